@@ -1,0 +1,44 @@
+export type { BuildProcessOptions } from './builders.js';
+export { BuildProcessOptionsSchema, buildProcess, minimalSpec, OCI_VERSION } from './builders.js';
+export type { CapabilitySetOptions } from './capabilities.js';
+export {
+  ALL_CAPABILITIES,
+  CapabilitySetOptionsSchema,
+  capabilitySet,
+  DEFAULT_CAPABILITIES,
+  normalizeCapabilities,
+} from './capabilities.js';
+export type { BundleSpecErrorCode } from './errors.js';
+export { BundleSpecError } from './errors.js';
+export { CONFIG_FILE, readSpec, validateSpec, writeSpec } from './io.js';
+export type {
+  Capabilities,
+  IdMapping,
+  Linux,
+  Mount,
+  Namespace,
+  NamespaceType,
+  Process,
+  Rlimit,
+  Root,
+  Spec,
+  User,
+} from './schemas.js';
+export {
+  AbsolutePathSchema,
+  CapabilitiesSchema,
+  CapabilityNameSchema,
+  EnvEntrySchema,
+  IdMappingSchema,
+  LinuxSchema,
+  MountSchema,
+  NAMESPACE_TYPES,
+  NamespaceSchema,
+  NamespaceTypeSchema,
+  OciVersionSchema,
+  ProcessSchema,
+  RlimitSchema,
+  RootSchema,
+  SpecSchema,
+  UserSchema,
+} from './schemas.js';

@@ -1,0 +1,195 @@
+import * as v from 'valibot';
+
+/*
+ * Schemas for the parts of an OCI runtime-spec `config.json` that berth writes. Objects are
+ * loose (fields berth does not know about pass through untouched, so a spec written by
+ * another tool survives a read and write), but the values berth itself writes are checked
+ * strictly: absolute paths where runtimes need them, id ranges, capability names.
+ */
+
+const UINT32_MAX = 0xffffffff;
+
+const Uint32Schema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(UINT32_MAX));
+const Uint64Schema = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+
+/** An absolute path, as runtimes require for mount destinations, cwd and masked paths. */
+export const AbsolutePathSchema = v.pipe(
+  v.string(),
+  v.startsWith('/', 'the path must be absolute (start with "/")'),
+);
+
+/** One entry of `mounts`. */
+export const MountSchema = v.looseObject({
+  destination: AbsolutePathSchema,
+  type: v.optional(v.pipe(v.string(), v.minLength(1, 'a mount type must not be empty'))),
+  source: v.optional(v.string()),
+  options: v.optional(
+    v.array(v.pipe(v.string(), v.minLength(1, 'a mount option must not be empty'))),
+  ),
+});
+export type Mount = v.InferOutput<typeof MountSchema>;
+
+/** One entry of `linux.uidMappings` / `linux.gidMappings`. */
+export const IdMappingSchema = v.pipe(
+  v.looseObject({
+    containerID: Uint32Schema,
+    hostID: Uint32Schema,
+    size: v.pipe(Uint32Schema, v.minValue(1, 'an id mapping must map at least one id')),
+  }),
+  v.check(
+    (m) => m.containerID + m.size - 1 <= UINT32_MAX && m.hostID + m.size - 1 <= UINT32_MAX,
+    'an id mapping must end at or below 4294967295',
+  ),
+);
+export type IdMapping = v.InferOutput<typeof IdMappingSchema>;
+
+export const NAMESPACE_TYPES = [
+  'pid',
+  'network',
+  'mount',
+  'ipc',
+  'uts',
+  'user',
+  'cgroup',
+  'time',
+] as const;
+export const NamespaceTypeSchema = v.picklist(NAMESPACE_TYPES);
+export type NamespaceType = v.InferOutput<typeof NamespaceTypeSchema>;
+
+/** One entry of `linux.namespaces`: a new namespace, or one to join when `path` is set. */
+export const NamespaceSchema = v.looseObject({
+  type: NamespaceTypeSchema,
+  path: v.optional(AbsolutePathSchema),
+});
+export type Namespace = v.InferOutput<typeof NamespaceSchema>;
+
+/** `process.user`. */
+export const UserSchema = v.looseObject({
+  uid: Uint32Schema,
+  gid: Uint32Schema,
+  umask: v.optional(v.pipe(Uint32Schema, v.maxValue(0o777, 'a umask must be at most 0o777'))),
+  additionalGids: v.optional(v.array(Uint32Schema)),
+});
+export type User = v.InferOutput<typeof UserSchema>;
+
+/** A capability name as runtimes expect it: `CAP_` and upper case. */
+export const CapabilityNameSchema = v.pipe(
+  v.string(),
+  v.regex(/^CAP_[A-Z0-9_]+$/, 'a capability must be named CAP_<NAME> in upper case'),
+);
+
+/** `process.capabilities`. */
+export const CapabilitiesSchema = v.looseObject({
+  bounding: v.optional(v.array(CapabilityNameSchema)),
+  effective: v.optional(v.array(CapabilityNameSchema)),
+  inheritable: v.optional(v.array(CapabilityNameSchema)),
+  permitted: v.optional(v.array(CapabilityNameSchema)),
+  ambient: v.optional(v.array(CapabilityNameSchema)),
+});
+export type Capabilities = v.InferOutput<typeof CapabilitiesSchema>;
+
+/** One entry of `process.rlimits`. */
+export const RlimitSchema = v.pipe(
+  v.looseObject({
+    type: v.pipe(v.string(), v.regex(/^RLIMIT_[A-Z]+$/, 'an rlimit type must be RLIMIT_<NAME>')),
+    soft: Uint64Schema,
+    hard: Uint64Schema,
+  }),
+  v.check((r) => r.soft <= r.hard, 'an rlimit soft value must not exceed its hard value'),
+);
+export type Rlimit = v.InferOutput<typeof RlimitSchema>;
+
+/** An environment entry: `NAME=value` with a non-empty name. */
+export const EnvEntrySchema = v.pipe(
+  v.string(),
+  v.regex(/^[^=]+=/, 'an environment entry must be NAME=value'),
+);
+
+/** `process`. */
+export const ProcessSchema = v.looseObject({
+  terminal: v.optional(v.boolean()),
+  user: UserSchema,
+  args: v.pipe(
+    v.array(v.string()),
+    v.minLength(1, 'process args must hold at least the program'),
+    v.check((a) => a[0] !== '', 'the program (args[0]) must not be empty'),
+  ),
+  env: v.optional(v.array(EnvEntrySchema)),
+  cwd: AbsolutePathSchema,
+  capabilities: v.optional(CapabilitiesSchema),
+  noNewPrivileges: v.optional(v.boolean()),
+  rlimits: v.optional(v.array(RlimitSchema)),
+});
+export type Process = v.InferOutput<typeof ProcessSchema>;
+
+/** `root`. */
+export const RootSchema = v.looseObject({
+  path: v.pipe(v.string(), v.minLength(1, 'the root path must not be empty')),
+  readonly: v.optional(v.boolean()),
+});
+export type Root = v.InferOutput<typeof RootSchema>;
+
+function hasNamespace(namespaces: Namespace[] | undefined, type: NamespaceType): boolean {
+  return namespaces?.some((n) => n.type === type) ?? false;
+}
+
+/** `linux`. */
+export const LinuxSchema = v.pipe(
+  v.looseObject({
+    namespaces: v.optional(
+      v.pipe(
+        v.array(NamespaceSchema),
+        v.check(
+          (ns) => new Set(ns.map((n) => n.type)).size === ns.length,
+          'each namespace type may appear only once',
+        ),
+      ),
+    ),
+    uidMappings: v.optional(v.array(IdMappingSchema)),
+    gidMappings: v.optional(v.array(IdMappingSchema)),
+    resources: v.optional(v.looseObject({})),
+    cgroupsPath: v.optional(v.string()),
+    maskedPaths: v.optional(v.array(AbsolutePathSchema)),
+    readonlyPaths: v.optional(v.array(AbsolutePathSchema)),
+    sysctl: v.optional(v.record(v.string(), v.string())),
+  }),
+  v.check(
+    (l) =>
+      (l.uidMappings?.length ?? 0) + (l.gidMappings?.length ?? 0) === 0 ||
+      hasNamespace(l.namespaces, 'user'),
+    'uid or gid mappings need a user namespace in linux.namespaces',
+  ),
+);
+export type Linux = v.InferOutput<typeof LinuxSchema>;
+
+/** `ociVersion`: a SemVer 2.0 version. */
+export const OciVersionSchema = v.pipe(
+  v.string(),
+  v.regex(
+    /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/,
+    'ociVersion must be a SemVer version such as 1.0.2',
+  ),
+);
+
+/** A whole `config.json` as berth writes it (process and root are required here). */
+export const SpecSchema = v.pipe(
+  v.looseObject({
+    ociVersion: OciVersionSchema,
+    process: ProcessSchema,
+    root: RootSchema,
+    hostname: v.optional(v.string()),
+    mounts: v.optional(v.array(MountSchema)),
+    annotations: v.optional(
+      v.record(
+        v.pipe(v.string(), v.minLength(1, 'an annotation key must not be empty')),
+        v.string(),
+      ),
+    ),
+    linux: v.optional(LinuxSchema),
+  }),
+  v.check(
+    (s) => !s.hostname || hasNamespace(s.linux?.namespaces, 'uts'),
+    'a hostname needs a uts namespace in linux.namespaces',
+  ),
+);
+export type Spec = v.InferOutput<typeof SpecSchema>;

@@ -1,0 +1,242 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  buildProcess,
+  capabilitySet,
+  type Mount,
+  minimalSpec,
+  OCI_VERSION,
+  type Spec,
+  validateSpec,
+} from '../src/index.js';
+import { rejects } from './helpers.js';
+import { ociErrors } from './oci-schema.js';
+
+/** Asserts that `spec` passes both berth's schema and the official JSON schema. */
+function assertValid(spec: Spec): void {
+  assert.is(ociErrors(spec), '', 'official schema');
+  assert.equal(validateSpec(spec), spec, 'berth schema');
+}
+
+const userProcess = () =>
+  buildProcess({
+    args: ['id', '-u'],
+    env: ['PATH=/usr/bin:/bin', 'HOME=/home/u'],
+    cwd: '/',
+    uid: 1000,
+    gid: 1000,
+    capabilities: capabilitySet({ targetUid: 1000 }),
+  });
+
+// the mounts @berth/mounts produces for reference Appendix 1
+const appendixMounts: Mount[] = [
+  { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+  {
+    destination: '/sys',
+    type: 'none',
+    source: '/sys',
+    options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+  },
+  {
+    destination: '/sys/fs/cgroup',
+    type: 'cgroup',
+    source: 'cgroup',
+    options: ['nosuid', 'noexec', 'nodev', 'ro'],
+  },
+  {
+    destination: '/dev',
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: ['nosuid', 'strictatime', 'mode=755', 'size=64m'],
+  },
+  {
+    destination: '/dev/shm',
+    type: 'tmpfs',
+    source: 'shm',
+    options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=64m'],
+  },
+  {
+    destination: '/dev/mqueue',
+    type: 'mqueue',
+    source: 'mqueue',
+    options: ['nosuid', 'noexec', 'nodev'],
+  },
+  {
+    destination: '/dev/pts',
+    type: 'devpts',
+    source: 'devpts',
+    options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+  },
+  {
+    destination: '/tmp',
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: ['nosuid', 'relatime', 'mode=777', 'size=64m'],
+  },
+  {
+    destination: '/home/u',
+    type: 'tmpfs',
+    source: 'tmpfs',
+    options: ['relatime', 'mode=755', 'size=64m', 'nosuid', 'uid=1000', 'gid=1000'],
+  },
+  {
+    destination: '/data',
+    type: 'none',
+    source: '/srv/data',
+    options: ['rbind', 'nodev', 'nosuid', 'ro'],
+  },
+];
+
+const innerMap = [
+  { containerID: 0, hostID: 1, size: 1000 },
+  { containerID: 1000, hostID: 0, size: 1 },
+  { containerID: 1001, hostID: 1001, size: 64536 },
+];
+
+test('minimalSpec is reference B.5.1', () => {
+  const spec = minimalSpec();
+  assert.is(spec.ociVersion, OCI_VERSION);
+  assert.is(OCI_VERSION, '1.0.2');
+  assert.equal(spec.root, { path: 'rootfs', readonly: false });
+  assert.equal(spec.mounts, []);
+  assert.equal(spec.linux, { namespaces: [{ type: 'ipc' }, { type: 'mount' }], resources: {} });
+  assert.equal(spec.process.args, ['sh']);
+  assert.is(spec.process.cwd, '/');
+  assert.is(spec.process.terminal, true);
+});
+
+test('minimalSpec returns a fresh object each call', () => {
+  const a = minimalSpec();
+  a.mounts?.push({ destination: '/x' });
+  a.linux?.namespaces?.push({ type: 'pid' });
+  assert.equal(minimalSpec().mounts, []);
+  assert.is(minimalSpec().linux?.namespaces?.length, 2);
+});
+
+test('minimalSpec as is passes the official schema', () => {
+  assertValid(minimalSpec());
+});
+
+test('minimalSpec with a real process passes the official schema', () => {
+  const spec = minimalSpec();
+  spec.process = userProcess();
+  spec.root = { path: '/tmp/bundle/rootfs', readonly: false };
+  assertValid(spec);
+});
+
+test('a spec with the default mounts and a bind passes the official schema', () => {
+  const spec = minimalSpec();
+  spec.process = userProcess();
+  spec.mounts = appendixMounts;
+  assertValid(spec);
+});
+
+test('a rootless spec with the inner user namespace and id maps passes (reference Appendix 1)', () => {
+  const spec = minimalSpec();
+  spec.process = userProcess();
+  spec.mounts = appendixMounts;
+  spec.annotations = { 'org.opencontainers.image.os': 'linux' };
+  spec.linux = {
+    namespaces: [
+      { type: 'ipc' },
+      { type: 'mount' },
+      { type: 'pid' },
+      { type: 'cgroup' },
+      { type: 'user' },
+    ],
+    uidMappings: innerMap,
+    gidMappings: innerMap,
+    resources: {},
+    cgroupsPath: 'system.slice:berth:parent-42',
+  };
+  assertValid(spec);
+});
+
+test('a fakeroot spec with root capabilities, hostname and every namespace passes', () => {
+  const spec = minimalSpec();
+  spec.process = buildProcess({
+    args: ['/bin/sh', '-c', 'echo hi'],
+    env: ['PATH=/bin', 'EMPTY='],
+    cwd: '/root',
+    uid: 0,
+    gid: 0,
+    terminal: true,
+    capabilities: capabilitySet({ targetUid: 0, add: ['sys_admin'], drop: ['mknod'] }),
+    noNewPrivileges: true,
+    umask: 0o022,
+    additionalGids: [0, 10],
+  });
+  spec.hostname = 'box';
+  spec.linux = {
+    namespaces: ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'].map(
+      (type) => ({ type }) as { type: 'pid' },
+    ),
+    resources: {},
+    maskedPaths: ['/proc/kcore'],
+    readonlyPaths: ['/proc/sys'],
+    sysctl: { 'net.ipv4.ip_forward': '1' },
+  };
+  spec.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }];
+  assertValid(spec);
+});
+
+test('a joined namespace (path) and a user process with added caps pass', () => {
+  const spec = minimalSpec();
+  spec.process = buildProcess({
+    args: ['true'],
+    env: [],
+    cwd: '/',
+    uid: 1000,
+    gid: 100,
+    capabilities: capabilitySet({ targetUid: 1000, add: ['net_admin'] }),
+  });
+  spec.linux = {
+    namespaces: [{ type: 'network', path: '/proc/1/ns/net' }, { type: 'mount' }],
+    resources: {},
+  };
+  assertValid(spec);
+});
+
+test('buildProcess sets only what it is given', () => {
+  assert.equal(buildProcess({ args: ['true'], env: [], cwd: '/', uid: 5, gid: 6 }), {
+    terminal: false,
+    user: { uid: 5, gid: 6 },
+    args: ['true'],
+    env: [],
+    cwd: '/',
+  });
+  const p = buildProcess({
+    args: ['a'],
+    env: ['A=1'],
+    cwd: '/w',
+    uid: 0,
+    gid: 0,
+    umask: 0o077,
+    additionalGids: [1],
+    noNewPrivileges: false,
+    terminal: true,
+  });
+  assert.equal(p.user, { uid: 0, gid: 0, umask: 0o077, additionalGids: [1] });
+  assert.is(p.noNewPrivileges, false);
+  assert.is(p.terminal, true);
+  assert.not.ok('capabilities' in p);
+});
+
+const base = { args: ['true'], env: [], cwd: '/', uid: 0, gid: 0 };
+for (const [what, bad] of [
+  ['empty args', { args: [] }],
+  ['an empty program', { args: [''] }],
+  ['a relative cwd', { cwd: 'work' }],
+  ['an env entry without =', { env: ['PATH'] }],
+  ['an env entry with an empty name', { env: ['=x'] }],
+  ['a negative uid', { uid: -1 }],
+  ['a fractional gid', { gid: 1.5 }],
+  ['a umask above 0o777', { umask: 0o1000 }],
+  ['a lower-case capability', { capabilities: { bounding: ['cap_chown'] } }],
+] as const) {
+  test(`buildProcess refuses ${what}`, async () => {
+    await rejects(() => buildProcess({ ...base, ...bad } as never), 'ERR_INVALID_OPTIONS');
+  });
+}
+
+test.run();

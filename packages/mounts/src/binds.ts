@@ -1,0 +1,208 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Mount } from '@berth/bundle-spec';
+import { parseOptions } from '@berth/errors';
+import * as v from 'valibot';
+import { MountsError } from './errors.js';
+import { cleanContainerPath, isUnder } from './paths.js';
+
+/** One parsed `--bind`: the host source as given, a clean absolute destination, ro or not. */
+export interface BindSpec {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+export const BindSpecSchema = v.object({
+  source: v.pipe(v.string(), v.minLength(1, 'a bind source must not be empty')),
+  destination: v.pipe(
+    v.string(),
+    v.check((p) => cleanContainerPath(p) !== undefined, 'a bind destination must be absolute'),
+  ),
+  readonly: v.boolean(),
+});
+
+const FLAG_OPTIONS = new Set(['ro', 'rw']);
+const VALUE_OPTIONS = ['image-src', 'id'];
+
+/** A token that reads as a bind option (upstream's rule for continuing an option list). */
+function looksLikeOption(token: string): boolean {
+  return FLAG_OPTIONS.has(token) || VALUE_OPTIONS.some((o) => token.startsWith(`${o}=`));
+}
+
+interface RawBind {
+  text: string;
+  fields: string[];
+}
+
+function finish(raw: RawBind): BindSpec {
+  const [source = '', dest, opts] = raw.fields;
+  const spec = JSON.stringify(raw.text);
+  if (source === '') {
+    throw new MountsError(
+      'ERR_MOUNTS_BIND_SPEC',
+      `bind specification ${spec} has an empty source`,
+      {
+        hint: 'use --bind src[:dst[:ro|rw]]',
+      },
+    );
+  }
+  const wanted = dest ?? source;
+  const destination = cleanContainerPath(wanted);
+  if (destination === undefined) {
+    const escapes = wanted.startsWith('/');
+    throw new MountsError(
+      'ERR_MOUNTS_BIND_DESTINATION',
+      escapes
+        ? `bind destination ${JSON.stringify(wanted)} climbs above /`
+        : `bind destination ${JSON.stringify(wanted)} must be an absolute path`,
+      {
+        hint: escapes
+          ? 'remove the ".." that climbs above the container root'
+          : dest === undefined
+            ? `a relative source needs an absolute destination: --bind ${source}:/path/in/container`
+            : 'start the destination with "/"',
+      },
+    );
+  }
+  if (destination === '/') {
+    throw new MountsError(
+      'ERR_MOUNTS_BIND_DESTINATION',
+      `bind destination ${JSON.stringify(wanted)} would cover the container root`,
+      { hint: 'bind to a directory below /' },
+    );
+  }
+  let readonly = false;
+  if (opts !== undefined) {
+    for (const opt of opts.split(',').map((o) => o.trim())) {
+      if (opt === 'ro') readonly = true;
+      else if (opt === 'rw') continue;
+      else if (VALUE_OPTIONS.some((o) => opt.startsWith(`${o}=`))) {
+        throw new MountsError(
+          'ERR_MOUNTS_BIND_UNSUPPORTED',
+          `bind option "${opt}" is not supported: berth cannot bind from inside an image`,
+          { hint: 'bind a host directory instead (src[:dst[:ro|rw]])' },
+        );
+      } else {
+        throw new MountsError('ERR_MOUNTS_BIND_OPTION', `"${opt}" is not a valid bind option`, {
+          hint: 'bind options are ro and rw',
+        });
+      }
+    }
+  }
+  return { source, destination, readonly };
+}
+
+/**
+ * Parses `--bind` values (reference B.5.3 step 8). Each value holds one or more specs
+ * separated by commas, each `src[:dst[:opts]]`; `dst` defaults to `src`; options are `ro`
+ * or `rw` and may continue after a comma (`a:/a:ro,rw,b` is two binds). Destinations come
+ * back clean. Throws `ERR_MOUNTS_BIND_SPEC`, `ERR_MOUNTS_BIND_OPTION`,
+ * `ERR_MOUNTS_BIND_UNSUPPORTED` (`image-src=`, `id=`) or `ERR_MOUNTS_BIND_DESTINATION`.
+ */
+export function parseBindSpecs(values: string[]): BindSpec[] {
+  const list = parseOptions(v.array(v.string()), values, 'bind values');
+  const binds: BindSpec[] = [];
+  for (const value of list) {
+    let current: RawBind | undefined;
+    for (const piece of value.split(',')) {
+      const token = piece.trim();
+      if (token === '') continue;
+      // an option after src:dst:opt continues that option list
+      if (current && current.fields.length === 3 && looksLikeOption(token)) {
+        current.fields[2] = `${current.fields[2]},${token}`;
+        current.text = `${current.text},${token}`;
+        continue;
+      }
+      if (current) binds.push(finish(current));
+      const fields = token.split(':');
+      if (fields.length > 3) {
+        throw new MountsError(
+          'ERR_MOUNTS_BIND_SPEC',
+          `bind specification ${JSON.stringify(token)} has more than three ":" fields`,
+          { hint: 'use --bind src[:dst[:ro|rw]]; paths with ":" cannot be bound' },
+        );
+      }
+      current = { text: token, fields: fields.map((f) => f.trim()) };
+    }
+    if (current) binds.push(finish(current));
+  }
+  return binds;
+}
+
+export const BindMountsOptionsSchema = v.object({
+  /** `--allow-setuid`: leave `nosuid` off plain binds. */
+  allowSetuid: v.optional(v.boolean(), false),
+  /** Directory relative sources are resolved against; default `process.cwd()`. */
+  cwd: v.optional(v.pipe(v.string(), v.minLength(1))),
+});
+export type BindMountsOptions = v.InferInput<typeof BindMountsOptionsSchema>;
+
+/**
+ * Turns parsed binds into spec mounts. Each source is made absolute against `cwd` and must
+ * exist (`ERR_MOUNTS_BIND_SOURCE`). A plain bind is `type: none` with
+ * `rbind,nodev[,nosuid][,noexec][,ro]` (`nosuid,noexec` always for /proc and /sys sources).
+ * Sources under /dev are device binds as upstream: the destination must be the same path
+ * (`ERR_MOUNTS_BIND_DEVICE`) and the options are `bind,nosuid[,ro]` (no `nodev`). Binding
+ * /dev itself is not supported here (`ERR_MOUNTS_BIND_UNSUPPORTED`).
+ */
+export async function bindMounts(
+  specs: BindSpec[],
+  options: BindMountsOptions = {},
+): Promise<Mount[]> {
+  const list = parseOptions(v.array(BindSpecSchema), specs, 'bind specs');
+  const o = parseOptions(BindMountsOptionsSchema, options, 'bindMounts options');
+  const cwd = o.cwd ?? process.cwd();
+  const mounts: Mount[] = [];
+  for (const bind of list) {
+    const source = resolve(cwd, bind.source);
+    const destination = cleanContainerPath(bind.destination) as string;
+    try {
+      await stat(source);
+    } catch (cause) {
+      const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new MountsError(
+        'ERR_MOUNTS_BIND_SOURCE',
+        missing ? `bind source "${source}" does not exist` : `cannot stat bind source "${source}"`,
+        {
+          hint: missing
+            ? `check the path on the host${bind.source === source ? '' : ` (relative sources are resolved against ${cwd})`}`
+            : `check that "${source}" is accessible to you`,
+          cause,
+        },
+      );
+    }
+    if (isUnder(source, '/dev')) {
+      if (source === '/dev') {
+        throw new MountsError(
+          'ERR_MOUNTS_BIND_UNSUPPORTED',
+          'binding the host /dev is not supported',
+          {
+            hint: 'bind the device nodes you need, e.g. --bind /dev/fuse',
+          },
+        );
+      }
+      if (destination !== source) {
+        throw new MountsError(
+          'ERR_MOUNTS_BIND_DEVICE',
+          `device bind source "${source}" must be the same as destination "${destination}"`,
+          { hint: `use --bind ${source}` },
+        );
+      }
+      mounts.push({
+        destination,
+        type: 'none',
+        source,
+        options: ['bind', 'nosuid', ...(bind.readonly ? ['ro'] : [])],
+      });
+      continue;
+    }
+    const opts = ['rbind', 'nodev'];
+    const kernelFs = isUnder(source, '/proc') || isUnder(source, '/sys');
+    if (!o.allowSetuid || kernelFs) opts.push('nosuid');
+    if (kernelFs) opts.push('noexec');
+    if (bind.readonly) opts.push('ro');
+    mounts.push({ destination, type: 'none', source, options: opts });
+  }
+  return mounts;
+}
