@@ -1,0 +1,38 @@
+import { BerthError, type BerthErrorOptions } from '@berth/errors';
+
+/** Every code `@berth/image-extract` throws (plus `ERR_INVALID_OPTIONS` from `@berth/errors`). */
+export type ImageErrorCode =
+  | 'ERR_IMAGE_REF_INVALID'
+  | 'ERR_IMAGE_TRANSPORT_UNSUPPORTED'
+  | 'ERR_IMAGE_NOT_FOUND'
+  | 'ERR_IMAGE_LAYOUT_INVALID'
+  | 'ERR_IMAGE_TAG_REQUIRED'
+  | 'ERR_IMAGE_PLATFORM'
+  | 'ERR_IMAGE_DIGEST_INVALID'
+  | 'ERR_IMAGE_BLOB_MISSING'
+  | 'ERR_IMAGE_SIZE_MISMATCH'
+  | 'ERR_IMAGE_DIGEST_MISMATCH'
+  | 'ERR_IMAGE_MEDIA_TYPE'
+  | 'ERR_IMAGE_MANIFEST_INVALID'
+  | 'ERR_IMAGE_CONFIG_INVALID'
+  | 'ERR_IMAGE_CONFIG_ENV'
+  | 'ERR_IMAGE_LAYER_UNSUPPORTED'
+  | 'ERR_IMAGE_LAYER_INVALID'
+  | 'ERR_IMAGE_LIMIT'
+  | 'ERR_IMAGE_DEST_EXISTS'
+  | 'ERR_IMAGE_UNPACK_FAILED';
+
+/** The error class of this package: a `BerthError` (same brand), with `ImageErrorCode` codes. */
+export class ImageError extends BerthError {
+  declare readonly code: ImageErrorCode;
+
+  constructor(code: ImageErrorCode, message: string, options: BerthErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'ImageError';
+  }
+}
+
+/** Quotes an untrusted string for a message: JSON escaping, long strings cut short. */
+export function q(value: string, max = 200): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+}

@@ -1,0 +1,68 @@
+import * as os from 'node:os';
+import * as v from 'valibot';
+import type { Platform } from './schemas.js';
+
+/** The platform to select from an image index. */
+export const PlatformChoiceSchema = v.object({
+  os: v.pipe(v.string(), v.minLength(1)),
+  architecture: v.pipe(v.string(), v.minLength(1)),
+  variant: v.optional(v.pipe(v.string(), v.minLength(1))),
+});
+export type PlatformChoice = v.InferOutput<typeof PlatformChoiceSchema>;
+
+const ARCH: Readonly<Record<string, string>> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
+  mips64el: 'mips64le',
+  mipsel: 'mipsle',
+};
+
+/** The OCI name of a Node `process.arch` (x64 → amd64, arm64 → arm64, ia32 → 386, ...). */
+export function ociArchitecture(nodeArch: string = process.arch): string {
+  if (nodeArch === 'ppc64') return os.endianness() === 'LE' ? 'ppc64le' : 'ppc64';
+  return ARCH[nodeArch] ?? nodeArch;
+}
+
+/** This host's platform: linux + the OCI architecture (+ the ARM variant on 32-bit ARM). */
+export function hostPlatform(): PlatformChoice {
+  const architecture = ociArchitecture();
+  const out: PlatformChoice = { os: 'linux', architecture };
+  if (architecture === 'arm') {
+    const armVersion = (process.config.variables as Record<string, unknown>).arm_version;
+    if (typeof armVersion === 'string' || typeof armVersion === 'number')
+      out.variant = `v${armVersion}`;
+  }
+  return out;
+}
+
+function normalVariant(architecture: string, variant: string | undefined): string | undefined {
+  if (variant !== undefined) return variant;
+  if (architecture === 'arm64') return 'v8';
+  if (architecture === 'arm') return 'v7';
+  return undefined;
+}
+
+/** True when `have` (a descriptor's platform) satisfies `want`; a wanted variant must match. */
+export function platformMatches(have: Platform | undefined, want: PlatformChoice): boolean {
+  if (have === undefined || have.os !== want.os || have.architecture !== want.architecture)
+    return false;
+  if (want.variant === undefined) return true;
+  return (
+    normalVariant(have.architecture, have.variant) ===
+    normalVariant(want.architecture, want.variant)
+  );
+}
+
+/** `os/architecture[/variant]`. */
+export function formatPlatform(p: {
+  os: string;
+  architecture: string;
+  variant?: string | undefined;
+}): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}

@@ -1,0 +1,432 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { BerthError, isBerthError, parseOptions } from '@berth/errors';
+import * as v from 'valibot';
+import { digestMismatch, openBlob, sizeMismatch, verifyBlobFile } from './blob.js';
+import { debug } from './debug.js';
+import { assertDigest, digestHex } from './digest.js';
+import { ImageError, q } from './errors.js';
+import { type LayerCompression, layerCompression } from './media-types.js';
+import { formatImageRef } from './ref.js';
+import type { ResolvedImage } from './resolve.js';
+import { type OwnerMap, RootfsWriter, type WriterCounts } from './rootfs-writer.js';
+import type { LayerDescriptor } from './schemas.js';
+import { TarReader } from './tar-reader.js';
+
+export type { OwnerMap } from './rootfs-writer.js';
+
+/** Progress of `unpackImage`, reported through `onProgress`. */
+export interface UnpackProgress {
+  /** `verifying`: hashing a layer blob before anything is written; `extracting`: applying it (repeated as bytes are read); `extracted`: the layer is done. */
+  phase: 'verifying' | 'extracting' | 'extracted';
+  /** 1-based index of the layer. */
+  layer: number;
+  /** Number of layers. */
+  layers: number;
+  digest: string;
+  /** Compressed bytes of this layer read so far in this phase. */
+  bytes: number;
+  /** Compressed size of this layer. */
+  size: number;
+  /** Entries applied so far (all layers). */
+  entries: number;
+}
+
+/** What `unpackImage` did. */
+export interface UnpackStats extends WriterCounts {
+  layers: number;
+  /** Uncompressed tar bytes read (all layers). */
+  bytes: number;
+  /** Compressed bytes read while extracting (all layers). */
+  compressedBytes: number;
+}
+
+const positiveInt = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+
+/** Resource limits of an unpack; exceeding one throws ERR_IMAGE_LIMIT. */
+export const UnpackLimitsSchema = v.object({
+  /** Entries of all layers together (default 1,000,000). */
+  maxEntries: v.optional(positiveInt, 1_000_000),
+  /** Bytes of one entry name or link target (default 4096). */
+  maxPathLength: v.optional(positiveInt, 4096),
+  /** Directory depth of one entry (default 512). */
+  maxDepth: v.optional(positiveInt, 512),
+  /** Uncompressed tar bytes of all layers together (default 128 GiB). */
+  maxTotalBytes: v.optional(positiveInt, 128 * 2 ** 30),
+});
+export type UnpackLimits = v.InferInput<typeof UnpackLimitsSchema>;
+
+const fn = <T>() => v.custom<T>((x) => typeof x === 'function', 'must be a function');
+
+/** Options of `unpackImage` and `unpackImageAtomic`. */
+export const UnpackOptionsSchema = v.object({
+  /** Maps an image uid/gid to the ids to lchown to; absent (or returning null) means no chown. */
+  owner: v.optional(fn<OwnerMap>()),
+  onProgress: v.optional(fn<(event: UnpackProgress) => void>()),
+  onWarning: v.optional(fn<(message: string) => void>()),
+  limits: v.optional(UnpackLimitsSchema, {}),
+});
+export type UnpackOptions = v.InferInput<typeof UnpackOptionsSchema>;
+
+/** Read size for layer blobs. */
+const READ_CHUNK = 1 << 20;
+/** Decompressed chunk size: large chunks keep the per-chunk overhead low. */
+const GUNZIP_CHUNK = 256 << 10;
+const PROGRESS_STEP = 4 << 20;
+
+function checkImage(image: ResolvedImage): void {
+  if (
+    typeof image !== 'object' ||
+    image === null ||
+    !Array.isArray(image.layers) ||
+    typeof image.blobPath !== 'function' ||
+    typeof image.ref !== 'object'
+  ) {
+    throw new BerthError(
+      'ERR_INVALID_OPTIONS',
+      'invalid image: expected the result of resolveImage()',
+      {
+        hint: 'pass the ResolvedImage returned by resolveImage',
+      },
+    );
+  }
+}
+
+interface LayerPlan {
+  layer: LayerDescriptor;
+  compression: LayerCompression;
+  label: string;
+}
+
+function planLayers(image: ResolvedImage, name: string): LayerPlan[] {
+  const n = image.layers.length;
+  return image.layers.map((layer, i) => {
+    assertDigest(layer.digest, `layer ${i + 1} of image ${name}`);
+    assertDigest(layer.diffId, `diff_id of layer ${i + 1} of image ${name}`);
+    const compression = layerCompression(layer.mediaType);
+    if (compression === 'zstd') {
+      throw new ImageError(
+        'ERR_IMAGE_LAYER_UNSUPPORTED',
+        `layer ${layer.digest} of image ${name} has media type ${q(layer.mediaType)}: zstd layers are not supported yet`,
+        {
+          hint: 'convert the image to gzip layers (e.g. skopeo copy --dest-compress-format gzip) for now',
+        },
+      );
+    }
+    if (compression === undefined) {
+      throw new ImageError(
+        'ERR_IMAGE_MEDIA_TYPE',
+        `layer ${layer.digest} of image ${name} has unknown media type ${q(layer.mediaType)}`,
+        { hint: 'only tar and tar+gzip layers (OCI or Docker) can be unpacked' },
+      );
+    }
+    return { layer, compression, label: `layer ${i + 1}/${n} ${layer.digest}` };
+  });
+}
+
+function destExists(target: string): ImageError {
+  return new ImageError('ERR_IMAGE_DEST_EXISTS', `unpack destination ${q(target)} already exists`, {
+    hint: 'remove it, or pick a path that does not exist yet',
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/**
+ * Unpacks the layers of a resolved image into `dest`, which must not exist (it is created 0700
+ * while writing; at the end it gets the mode of the image's root entry, 0755 by default).
+ *
+ * Before anything is written, every layer blob is checked against its descriptor's size and
+ * digest. While extracting, the compressed bytes are hashed again and the uncompressed tar is
+ * hashed against the config's diff_id. **On any failure `dest` is left partly written: the
+ * caller must delete it** — or use `unpackImageAtomic`, which does. Keep `dest` inside a private
+ * (0700) directory: the tree may hold setuid files and is written on the assumption that nobody
+ * else changes it meanwhile.
+ */
+export async function unpackImage(
+  image: ResolvedImage,
+  dest: string,
+  options: UnpackOptions = {},
+): Promise<UnpackStats> {
+  const opts = parseOptions(UnpackOptionsSchema, options, 'unpackImage options');
+  checkImage(image);
+  const name = q(formatImageRef(image.ref), 300);
+  const target = path.resolve(dest);
+  const plans = planLayers(image, name);
+  const progress = opts.onProgress;
+  const warn = opts.onWarning ?? (() => {});
+  const layers = plans.length;
+
+  if (await exists(target)) throw destExists(target);
+
+  // Verify every layer blob first: a tampered layer is refused before a byte is decompressed.
+  for (let i = 0; i < layers; i++) {
+    const { layer } = plans[i] as LayerPlan;
+    progress?.({
+      phase: 'verifying',
+      layer: i + 1,
+      layers,
+      digest: layer.digest,
+      bytes: 0,
+      size: layer.size,
+      entries: 0,
+    });
+    await verifyBlobFile(image.blobPath(layer.digest), layer, `layer ${i + 1}`, name);
+  }
+
+  await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(target, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw destExists(target);
+    throw new ImageError(
+      'ERR_IMAGE_UNPACK_FAILED',
+      `cannot create unpack destination ${q(target)}`,
+      {
+        hint: 'check that its parent directory is writable',
+        cause: error,
+      },
+    );
+  }
+
+  const writer = new RootfsWriter(
+    target,
+    {
+      maxEntries: opts.limits.maxEntries,
+      maxPathLength: opts.limits.maxPathLength,
+      maxDepth: opts.limits.maxDepth,
+    },
+    opts.owner,
+    warn,
+  );
+  const totals = { bytes: 0, compressedBytes: 0 };
+  for (let i = 0; i < layers; i++) {
+    await extractLayer(
+      image,
+      plans[i] as LayerPlan,
+      i,
+      layers,
+      name,
+      writer,
+      totals,
+      opts.limits.maxTotalBytes,
+      progress,
+    );
+  }
+  writer.finish();
+  return { ...writer.counts, layers, bytes: totals.bytes, compressedBytes: totals.compressedBytes };
+}
+
+async function extractLayer(
+  image: ResolvedImage,
+  plan: LayerPlan,
+  index: number,
+  layers: number,
+  name: string,
+  writer: RootfsWriter,
+  totals: { bytes: number; compressedBytes: number },
+  maxTotalBytes: number,
+  progress: ((e: UnpackProgress) => void) | undefined,
+): Promise<void> {
+  const { layer, label } = plan;
+  const what = `layer ${index + 1}`;
+  const fh = await openBlob(image.blobPath(layer.digest), layer, what, name);
+  const compressedHash = createHash('sha256');
+  const tarHash = createHash('sha256');
+  const reader = new TarReader(writer, label);
+  let read = 0;
+  let reported = 0;
+  const report = (): void =>
+    progress?.({
+      phase: 'extracting',
+      layer: index + 1,
+      layers,
+      digest: layer.digest,
+      bytes: read,
+      size: layer.size,
+      entries: writer.counts.entries,
+    });
+
+  const started = Date.now();
+  writer.beginLayer(label);
+  report();
+  try {
+    const source = fh.createReadStream({
+      highWaterMark: READ_CHUNK,
+      autoClose: false,
+      emitClose: false,
+    });
+    const tap = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const chunk of chunks) {
+        read += chunk.length;
+        if (read > layer.size) throw sizeMismatch(layer, what, name, `more than ${layer.size}`);
+        compressedHash.update(chunk);
+        if (progress && read - reported >= PROGRESS_STEP) {
+          reported = read;
+          report();
+        }
+        yield chunk;
+      }
+    };
+    const sink = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
+      for await (const chunk of chunks) {
+        totals.bytes += chunk.length;
+        if (totals.bytes > maxTotalBytes) {
+          throw new ImageError(
+            'ERR_IMAGE_LIMIT',
+            `${label} of image ${name} takes the unpacked tar data over ${maxTotalBytes} bytes`,
+            {
+              hint: 'raise limits.maxTotalBytes if the image is trusted (this may be a decompression bomb)',
+            },
+          );
+        }
+        tarHash.update(chunk);
+        reader.write(chunk);
+      }
+    };
+    if (plan.compression === 'gzip') {
+      await pipeline(source, tap, createGunzip({ chunkSize: GUNZIP_CHUNK }), sink);
+    } else {
+      await pipeline(source, tap, sink);
+    }
+    reader.end();
+  } catch (error) {
+    writer.abort();
+    throw mapLayerError(error, label, name);
+  } finally {
+    await fh.close();
+  }
+  totals.compressedBytes += read;
+  if (read !== layer.size) throw sizeMismatch(layer, what, name, read);
+  const actual = compressedHash.digest('hex');
+  if (actual !== digestHex(layer.digest)) throw digestMismatch(layer, what, name, actual);
+  const diff = tarHash.digest('hex');
+  if (diff !== digestHex(layer.diffId)) {
+    throw new ImageError(
+      'ERR_IMAGE_DIGEST_MISMATCH',
+      `${label} of image ${name}: the uncompressed tar is sha256:${diff}, not its diff_id ${layer.diffId}`,
+      {
+        hint: 'the image is corrupted or was tampered with; delete what was unpacked and copy the image again',
+      },
+    );
+  }
+  writer.endLayer();
+  debug(
+    '%s: %d compressed bytes, %d entries so far, %d ms',
+    label,
+    read,
+    writer.counts.entries,
+    Date.now() - started,
+  );
+  progress?.({
+    phase: 'extracted',
+    layer: index + 1,
+    layers,
+    digest: layer.digest,
+    bytes: read,
+    size: layer.size,
+    entries: writer.counts.entries,
+  });
+}
+
+function mapLayerError(error: unknown, label: string, name: string): unknown {
+  if (isBerthError(error)) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new ImageError(
+      'ERR_IMAGE_LAYER_INVALID',
+      `${label} of image ${name} is not valid gzip: ${(error as Error).message}`,
+      {
+        hint: 'the layer is corrupt or truncated; copy the image again',
+        cause: error,
+      },
+    );
+  }
+  return new ImageError(
+    'ERR_IMAGE_UNPACK_FAILED',
+    `cannot unpack ${label} of image ${name}: ${(error as Error).message}`,
+    {
+      hint: 'see the cause',
+      cause: error,
+    },
+  );
+}
+
+/**
+ * Like `unpackImage`, but unpacks into `<dest>.tmp-<random>` beside `dest` and renames it into
+ * place only when everything succeeded; on failure the temporary tree is removed, so nothing of
+ * a bad image is left behind.
+ */
+export async function unpackImageAtomic(
+  image: ResolvedImage,
+  dest: string,
+  options: UnpackOptions = {},
+): Promise<UnpackStats> {
+  parseOptions(UnpackOptionsSchema, options, 'unpackImageAtomic options');
+  const target = path.resolve(dest);
+  if (await exists(target)) throw destExists(target);
+  await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+  const tmp = `${target}.tmp-${randomBytes(8).toString('hex')}`;
+  try {
+    const stats = await unpackImage(image, tmp, options);
+    if (await exists(target)) throw destExists(target);
+    try {
+      await rename(tmp, target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR')
+        throw destExists(target);
+      throw new ImageError(
+        'ERR_IMAGE_UNPACK_FAILED',
+        `cannot rename the unpacked image into ${q(target)}`,
+        {
+          hint: 'see the cause',
+          cause: error,
+        },
+      );
+    }
+    return stats;
+  } catch (error) {
+    await removeTree(tmp);
+    throw error;
+  }
+}
+
+/**
+ * Removes a tree even when it holds read-only directories (an unprivileged unpack can leave
+ * 0555 directories that the owner cannot delete from): on EACCES/EPERM, directories are made
+ * 0700 (never following symlinks) and removal is tried again.
+ */
+export async function removeTree(p: string): Promise<void> {
+  try {
+    await rm(p, { recursive: true, force: true });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+  }
+  const stack = [p];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    try {
+      await chmod(dir, 0o700);
+      for (const ent of await readdir(dir, { withFileTypes: true })) {
+        if (ent.isDirectory()) stack.push(path.join(dir, ent.name));
+      }
+    } catch {
+      // best effort
+    }
+  }
+  await rm(p, { recursive: true, force: true });
+}
