@@ -1,0 +1,63 @@
+import { createRequire } from 'node:module';
+import yargs from 'yargs';
+import { actionCommand, splitAtImage } from './commands/action.js';
+import { BERTH_FAILURE, defaultIo, type Io, renderError } from './render.js';
+
+const require = createRequire(import.meta.url);
+export const VERSION: string = (require('../package.json') as { version: string }).version;
+
+/**
+ * The berth command line. Returns the exit status instead of exiting, so it can be tested
+ * in-process: the container's status for run/exec/shell, 0 for help, 255 for berth's own errors
+ * (usage errors included).
+ */
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  let exitCode = 0;
+  let failed: unknown;
+  const debug = argv.includes('--debug');
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const parser = yargs()
+    .scriptName('berth')
+    .usage(
+      'berth: run OCI containers without a daemon and without root\n\nUsage: berth <command> [options]',
+    )
+    .command(actionCommand('run', io, setExit))
+    .command(actionCommand('exec', io, setExit))
+    .command(actionCommand('shell', io, setExit))
+    .option('debug', { type: 'boolean', description: 'show stacks and causes of errors' })
+    .demandCommand(1, 'name a command: run, exec or shell')
+    .strict()
+    .exitProcess(false)
+    .version(VERSION)
+    .alias('version', 'V')
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      failed = err ?? new UsageError(msg);
+    })
+    .showHelpOnFail(false);
+  parser.epilogue(
+    'Images: oci:DIR[:TAG] names an image in an OCI layout directory.\nMore: https://github.com/ (see the README of @berth/cli)',
+  );
+  try {
+    await parser.parseAsync(splitAtImage(argv), {}, (_err, _parsed, output) => {
+      if (output) io.stdout.write(`${output}\n`);
+    });
+  } catch (e) {
+    failed ??= e;
+  }
+  if (failed !== undefined) {
+    if (failed instanceof UsageError) {
+      io.stderr.write(`berth: ${failed.message}\nhint: see berth --help\n`);
+    } else {
+      renderError(io, failed, debug);
+    }
+    return BERTH_FAILURE;
+  }
+  return exitCode;
+}
+
+class UsageError extends Error {}

@@ -1,0 +1,39 @@
+import { isBerthError } from '@berth/errors';
+
+/** Exit status of berth's own failures (as SingularityCE). */
+export const BERTH_FAILURE = 255;
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export const defaultIo = (): Io => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});
+
+/** Prints an error as `berth: <message>` and `hint: ...`; with debug, the stack and causes. */
+export function renderError(io: Io, error: unknown, debug: boolean): void {
+  if (isBerthError(error)) {
+    io.stderr.write(`berth: ${error.message}\n`);
+    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+  } else {
+    io.stderr.write(`berth: internal error: ${(error as Error)?.message ?? String(error)}\n`);
+    io.stderr.write('hint: this is a bug in berth; run again with --debug and report it\n');
+  }
+  if (debug) {
+    let e: unknown = error;
+    while (e) {
+      io.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      e = (e as Error).cause;
+      if (e) io.stderr.write('caused by: ');
+    }
+  }
+}
+
+export function warn(io: Io, message: string): void {
+  io.stderr.write(`berth: warning: ${message}\n`);
+}

@@ -1,0 +1,18 @@
+import { BerthError, type BerthErrorOptions } from '@berth/errors';
+
+/** Error codes thrown by @berth/launcher (errors of the packages it calls pass through). */
+export type LaunchErrorCode =
+  | 'ERR_LAUNCH_USERNS'
+  | 'ERR_LAUNCH_UNPACK'
+  | 'ERR_LAUNCH_ARGS'
+  | 'ERR_LAUNCH_USER'
+  | 'ERR_LAUNCH_PATH'
+  | 'ERR_LAUNCH_INTERRUPTED';
+
+export class LaunchError extends BerthError {
+  declare readonly code: LaunchErrorCode;
+  constructor(code: LaunchErrorCode, message: string, options?: BerthErrorOptions) {
+    super(code, message, options);
+    this.name = 'LaunchError';
+  }
+}

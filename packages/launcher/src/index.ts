@@ -1,0 +1,11 @@
+export type { ExitStatus } from '@berth/runtime-ops';
+export type { EnvInput } from './env.js';
+export { buildEnv, DEFAULT_PATH, ENV_PREFIXES, PASSED_HOST_VARS } from './env.js';
+export type { LaunchErrorCode } from './errors.js';
+export { LaunchError } from './errors.js';
+export { findPasswdUser, generateGroup, generatePasswd, readImageFile } from './etc-files.js';
+export type { HostUser, UsernsPlan } from './identity.js';
+export { hostUser, ownerFunction, planUserns, unshareUserArgs } from './identity.js';
+export { launch, processArgs, SHELL_ARGS } from './launch.js';
+export type { LaunchOptions, LaunchProgress, ResolvedLaunchOptions } from './options.js';
+export { LaunchOptionsSchema } from './options.js';
