@@ -84,7 +84,11 @@ export interface RunOptions {
   env?: Record<string, string>;
   input?: string;
   timeout?: number;
+  /** Give berth a pseudo-terminal (through util-linux `script`), as an interactive shell has. */
+  pty?: boolean;
 }
+
+const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
 
 export interface Result {
   code: number;
@@ -111,8 +115,19 @@ export function startBerth(args: string[], o: RunOptions): ResultPromise {
     stdin: o.input === undefined ? ('ignore' as const) : undefined,
     extendEnv: false,
   };
+  let argv = [process.execPath, BERTH, ...berthArgs];
+  if (o.pty) {
+    argv = [
+      'script',
+      '--quiet',
+      '--return',
+      '--command',
+      argv.map(shellQuote).join(' '),
+      '/dev/null',
+    ];
+  }
   if (o.profile === 'root') {
-    return execa(process.execPath, [BERTH, ...berthArgs], {
+    return execa(argv[0] as string, argv.slice(1), {
       ...common,
       env: { ...base, HOME: '/root', USER: 'root' },
     });
@@ -120,16 +135,11 @@ export function startBerth(args: string[], o: RunOptions): ResultPromise {
   const u = o.user as User;
   return execa(
     'setpriv',
-    [
-      `--reuid=${u.uid}`,
-      `--regid=${u.gid}`,
-      '--init-groups',
-      '--',
-      process.execPath,
-      BERTH,
-      ...berthArgs,
-    ],
-    { ...common, env: { ...base, HOME: u.home, USER: u.name, LOGNAME: u.name } },
+    [`--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--', ...argv],
+    {
+      ...common,
+      env: { ...base, HOME: u.home, USER: u.name, LOGNAME: u.name },
+    },
   );
 }
 

@@ -157,6 +157,17 @@ for (const runtime of RUNTIMES) {
       show(profile, runtime, 'bind write', `host owner ${st.uid}`);
     });
 
+    test(`${tag} shell in a terminal: a tty, the prompt, the exit status`, async () => {
+      const r = await berth(
+        ['shell', image.ref],
+        opts(profile, runtime, { pty: true, input: 'tty; id -u; exit 5\n' }),
+      );
+      assert.is(r.code, 5, r.stdout + r.stderr);
+      assert.match(r.stdout, /Berth> /);
+      assert.match(r.stdout, new RegExp(`/dev/pts/\\d+\r?\n${uidOf(profile)}\r?\n`));
+      show(profile, runtime, 'shell in a pty', 'exit 5');
+    });
+
     test(`${tag} exit status: the container's`, async () => {
       const r = await berth(['exec', image.ref, 'sh', '-c', 'exit 3'], opts(profile, runtime));
       assert.is(r.code, 3, r.stderr);

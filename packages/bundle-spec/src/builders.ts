@@ -3,6 +3,7 @@ import * as v from 'valibot';
 import {
   AbsolutePathSchema,
   CapabilitiesSchema,
+  ConsoleSizeSchema,
   EnvEntrySchema,
   type Process,
   type Spec,
@@ -54,6 +55,8 @@ export const BuildProcessOptionsSchema = v.object({
   gid: IdSchema,
   /** Allocate a terminal; default false. */
   terminal: v.optional(v.boolean(), false),
+  /** Initial terminal size (with `terminal`). */
+  consoleSize: v.optional(ConsoleSizeSchema),
   capabilities: v.optional(CapabilitiesSchema),
   noNewPrivileges: v.optional(v.boolean()),
   umask: v.optional(v.pipe(IdSchema, v.maxValue(0o777, 'a umask must be at most 0o777'))),
@@ -74,6 +77,7 @@ export function buildProcess(options: BuildProcessOptions): Process {
     env: [...o.env],
     cwd: o.cwd,
   };
+  if (o.consoleSize !== undefined) process.consoleSize = { ...o.consoleSize };
   if (o.capabilities !== undefined) process.capabilities = o.capabilities;
   if (o.noNewPrivileges !== undefined) process.noNewPrivileges = o.noNewPrivileges;
   return process;

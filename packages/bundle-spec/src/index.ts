@@ -13,6 +13,7 @@ export { BundleSpecError } from './errors.js';
 export { CONFIG_FILE, readSpec, validateSpec, writeSpec } from './io.js';
 export type {
   Capabilities,
+  ConsoleSize,
   IdMapping,
   Linux,
   Mount,
@@ -28,6 +29,7 @@ export {
   AbsolutePathSchema,
   CapabilitiesSchema,
   CapabilityNameSchema,
+  ConsoleSizeSchema,
   EnvEntrySchema,
   IdMappingSchema,
   LinuxSchema,

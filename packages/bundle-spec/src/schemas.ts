@@ -105,9 +105,17 @@ export const EnvEntrySchema = v.pipe(
   v.regex(/^[^=]+=/, 'an environment entry must be NAME=value'),
 );
 
+/** `process.consoleSize`: the terminal size the runtime gives the container's pty. */
+export const ConsoleSizeSchema = v.object({
+  height: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  width: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+export type ConsoleSize = v.InferOutput<typeof ConsoleSizeSchema>;
+
 /** `process`. */
 export const ProcessSchema = v.looseObject({
   terminal: v.optional(v.boolean()),
+  consoleSize: v.optional(ConsoleSizeSchema),
   user: UserSchema,
   args: v.pipe(
     v.array(v.string()),

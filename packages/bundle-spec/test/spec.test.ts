@@ -161,6 +161,7 @@ test('a fakeroot spec with root capabilities, hostname and every namespace passe
     uid: 0,
     gid: 0,
     terminal: true,
+    consoleSize: { height: 30, width: 120 },
     capabilities: capabilitySet({ targetUid: 0, add: ['sys_admin'], drop: ['mknod'] }),
     noNewPrivileges: true,
     umask: 0o022,
@@ -177,6 +178,7 @@ test('a fakeroot spec with root capabilities, hostname and every namespace passe
     sysctl: { 'net.ipv4.ip_forward': '1' },
   };
   spec.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }];
+  assert.equal(spec.process.consoleSize, { height: 30, width: 120 });
   assertValid(spec);
 });
 

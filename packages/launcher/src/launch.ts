@@ -40,11 +40,11 @@ export const SHELL_ARGS = [
 export function processArgs(
   action: ResolvedLaunchOptions['action'],
   args: string[],
-  defaults: { entrypoint: string[]; cmd: string[] },
+  defaults: { entrypoint: readonly string[]; cmd: readonly string[] },
   image: string,
 ): string[] {
   let out: string[];
-  if (action === 'shell') out = SHELL_ARGS;
+  if (action === 'shell') out = [...SHELL_ARGS];
   else if (action === 'exec') {
     if (args.length === 0) {
       throw new LaunchError('ERR_LAUNCH_ARGS', 'exec needs a command to run', {
@@ -268,6 +268,8 @@ async function buildSpec(input: SpecInput): Promise<Spec> {
     uid,
     gid,
     terminal,
+    // crun does not copy the caller's terminal size to the container's pty; runc does.
+    consoleSize: terminal ? terminalSize() : undefined,
     capabilities: capabilitySet({ targetUid: uid }),
   });
   spec.mounts = mounts;
@@ -281,6 +283,13 @@ async function buildSpec(input: SpecInput): Promise<Spec> {
   spec.linux = linux;
   spec.annotations = annotations(image.config as Record<string, unknown>, defaults.labels);
   return spec;
+}
+
+function terminalSize(): { height: number; width: number } | undefined {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.isTTY && stream.rows > 0 && stream.columns > 0) return { height: stream.rows, width: stream.columns };
+  }
+  return undefined;
 }
 
 async function ttyGid(): Promise<number | undefined> {
