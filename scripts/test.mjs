@@ -57,9 +57,46 @@ function runSuite({ name, dir }) {
   });
 }
 
+// Checks that count as one test each: formatting and lint, type checks of sources and
+// tests, and publint of every package.
+const checks = [
+  { name: 'lint', cmd: 'pnpm', args: ['exec', 'biome', 'check', '.'] },
+  {
+    name: 'typecheck',
+    cmd: 'pnpm',
+    args: ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only'],
+  },
+  {
+    name: 'publint',
+    cmd: 'pnpm',
+    args: ['exec', 'turbo', 'run', 'publint', '--output-logs=errors-only'],
+  },
+];
+
+function runCheck({ name, cmd, args }) {
+  return new Promise((resolve) => {
+    process.stdout.write(`\n=== ${name} ===\n`);
+    const child = spawn(cmd, args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1' },
+    });
+    child.on('close', (code) =>
+      resolve({ name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 }),
+    );
+  });
+}
+
 let passed = 0;
 let failed = 0;
 const report = [];
+for (const check of checks) {
+  if (only.length > 0 && !only.includes(check.name)) continue;
+  const r = await runCheck(check);
+  passed += r.passed;
+  failed += r.failed;
+  report.push(`${r.name}: ${r.passed ? 'ok' : 'FAILED'}`);
+}
 for (const suite of suites) {
   if (only.length > 0 && !only.includes(suite.name)) continue;
   const r = await runSuite(suite);

@@ -176,7 +176,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `f` returns a truthy value (or throws after `ms`). */
 export async function waitFor<T>(
-  f: () => T | Promise<T>,
+  f: () => T | undefined | false | Promise<T | undefined | false>,
   ms = 10_000,
   what = 'condition',
 ): Promise<T> {

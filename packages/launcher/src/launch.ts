@@ -287,7 +287,8 @@ async function buildSpec(input: SpecInput): Promise<Spec> {
 
 function terminalSize(): { height: number; width: number } | undefined {
   for (const stream of [process.stdout, process.stderr]) {
-    if (stream.isTTY && stream.rows > 0 && stream.columns > 0) return { height: stream.rows, width: stream.columns };
+    if (stream.isTTY && stream.rows > 0 && stream.columns > 0)
+      return { height: stream.rows, width: stream.columns };
   }
   return undefined;
 }
