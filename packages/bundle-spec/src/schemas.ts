@@ -137,6 +137,138 @@ export const RootSchema = v.looseObject({
 });
 export type Root = v.InferOutput<typeof RootSchema>;
 
+// Limits may be as large as the int64/uint64 maxima (JSON numbers beyond 2^53 stay integers).
+const Int64Schema = v.pipe(v.number(), v.integer());
+const ResUint64Schema = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Uint16Schema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffff));
+
+/** One entry of `linux.devices`: a device node the runtime creates (or binds, rootless). */
+export const LinuxDeviceSchema = v.looseObject({
+  path: AbsolutePathSchema,
+  type: v.picklist(['c', 'b', 'u', 'p'], 'a device type must be c, b, u or p'),
+  major: v.optional(Int64Schema),
+  minor: v.optional(Int64Schema),
+  fileMode: v.optional(Uint32Schema),
+  uid: v.optional(Uint32Schema),
+  gid: v.optional(Uint32Schema),
+});
+export type LinuxDevice = v.InferOutput<typeof LinuxDeviceSchema>;
+
+/** One rule of `linux.resources.devices` (the device cgroup). */
+export const DeviceCgroupSchema = v.looseObject({
+  allow: v.boolean(),
+  type: v.optional(v.picklist(['a', 'b', 'c'], 'a device rule type must be a, b or c')),
+  major: v.optional(Int64Schema),
+  minor: v.optional(Int64Schema),
+  access: v.optional(
+    v.pipe(v.string(), v.regex(/^[rwm]{1,3}$/, 'device access must be made of r, w, m')),
+  ),
+});
+export type DeviceCgroup = v.InferOutput<typeof DeviceCgroupSchema>;
+
+const WeightSchema = v.pipe(Uint16Schema, v.minValue(10), v.maxValue(1000));
+const BlockIODeviceSchema = { major: Int64Schema, minor: Int64Schema };
+const ThrottleSchema = v.looseObject({ ...BlockIODeviceSchema, rate: v.optional(ResUint64Schema) });
+
+/** `linux.resources`: cgroup limits (the runtime-spec's LinuxResources). */
+export const LinuxResourcesSchema = v.looseObject({
+  devices: v.optional(v.array(DeviceCgroupSchema)),
+  memory: v.optional(
+    v.looseObject({
+      limit: v.optional(Int64Schema),
+      reservation: v.optional(Int64Schema),
+      swap: v.optional(Int64Schema),
+      kernel: v.optional(Int64Schema),
+      kernelTCP: v.optional(Int64Schema),
+      swappiness: v.optional(v.pipe(ResUint64Schema, v.maxValue(100))),
+      disableOOMKiller: v.optional(v.boolean()),
+      useHierarchy: v.optional(v.boolean()),
+    }),
+  ),
+  cpu: v.optional(
+    v.looseObject({
+      shares: v.optional(ResUint64Schema),
+      quota: v.optional(Int64Schema),
+      period: v.optional(ResUint64Schema),
+      burst: v.optional(ResUint64Schema),
+      realtimeRuntime: v.optional(Int64Schema),
+      realtimePeriod: v.optional(ResUint64Schema),
+      cpus: v.optional(v.string()),
+      mems: v.optional(v.string()),
+      idle: v.optional(Int64Schema),
+    }),
+  ),
+  pids: v.optional(v.looseObject({ limit: Int64Schema })),
+  blockIO: v.optional(
+    v.looseObject({
+      weight: v.optional(WeightSchema),
+      leafWeight: v.optional(WeightSchema),
+      weightDevice: v.optional(
+        v.array(
+          v.looseObject({
+            ...BlockIODeviceSchema,
+            weight: v.optional(WeightSchema),
+            leafWeight: v.optional(WeightSchema),
+          }),
+        ),
+      ),
+      throttleReadBpsDevice: v.optional(v.array(ThrottleSchema)),
+      throttleWriteBpsDevice: v.optional(v.array(ThrottleSchema)),
+      throttleReadIOPSDevice: v.optional(v.array(ThrottleSchema)),
+      throttleWriteIOPSDevice: v.optional(v.array(ThrottleSchema)),
+    }),
+  ),
+  hugepageLimits: v.optional(
+    v.array(
+      v.looseObject({
+        pageSize: v.pipe(v.string(), v.regex(/^[1-9][0-9]*[KMG]B$/, 'a page size looks like 2MB')),
+        limit: ResUint64Schema,
+      }),
+    ),
+  ),
+  network: v.optional(
+    v.looseObject({
+      classID: v.optional(Uint32Schema),
+      priorities: v.optional(v.array(v.looseObject({ name: v.string(), priority: Uint32Schema }))),
+    }),
+  ),
+  rdma: v.optional(
+    v.record(
+      v.string(),
+      v.looseObject({ hcaHandles: v.optional(Uint32Schema), hcaObjects: v.optional(Uint32Schema) }),
+    ),
+  ),
+  unified: v.optional(v.record(v.string(), v.string())),
+});
+export type LinuxResources = v.InferOutput<typeof LinuxResourcesSchema>;
+
+/** One hook (`hooks.createContainer[]` etc.): a host program the runtime runs. */
+export const HookSchema = v.looseObject({
+  path: AbsolutePathSchema,
+  args: v.optional(v.array(v.string())),
+  env: v.optional(v.array(EnvEntrySchema)),
+  timeout: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+export type Hook = v.InferOutput<typeof HookSchema>;
+
+export const HOOK_NAMES = [
+  'prestart',
+  'createRuntime',
+  'createContainer',
+  'startContainer',
+  'poststart',
+  'poststop',
+] as const;
+
+/** `hooks`. */
+export const HooksSchema = v.looseObject(
+  Object.fromEntries(HOOK_NAMES.map((n) => [n, v.optional(v.array(HookSchema))])) as Record<
+    (typeof HOOK_NAMES)[number],
+    v.OptionalSchema<v.ArraySchema<typeof HookSchema, undefined>, undefined>
+  >,
+);
+export type Hooks = v.InferOutput<typeof HooksSchema>;
+
 function hasNamespace(namespaces: Namespace[] | undefined, type: NamespaceType): boolean {
   return namespaces?.some((n) => n.type === type) ?? false;
 }
@@ -155,7 +287,8 @@ export const LinuxSchema = v.pipe(
     ),
     uidMappings: v.optional(v.array(IdMappingSchema)),
     gidMappings: v.optional(v.array(IdMappingSchema)),
-    resources: v.optional(v.looseObject({})),
+    devices: v.optional(v.array(LinuxDeviceSchema)),
+    resources: v.optional(LinuxResourcesSchema),
     cgroupsPath: v.optional(v.string()),
     maskedPaths: v.optional(v.array(AbsolutePathSchema)),
     readonlyPaths: v.optional(v.array(AbsolutePathSchema)),
@@ -194,6 +327,7 @@ export const SpecSchema = v.pipe(
       ),
     ),
     linux: v.optional(LinuxSchema),
+    hooks: v.optional(HooksSchema),
   }),
   v.check(
     (s) => !s.hostname || hasNamespace(s.linux?.namespaces, 'uts'),

@@ -241,4 +241,78 @@ for (const [what, bad] of [
   });
 }
 
+test('resources from the limit flags and a TOML file, devices, CDI hooks and a umask pass', () => {
+  const spec = minimalSpec();
+  spec.process = buildProcess({
+    args: ['true'],
+    env: ['PATH=/bin', 'LD_LIBRARY_PATH=/.singularity.d/libs'],
+    cwd: '/',
+    uid: 1000,
+    gid: 1000,
+    umask: 0o027,
+    noNewPrivileges: true,
+    capabilities: capabilitySet({ targetUid: 1000, base: [] }),
+  });
+  spec.hostname = 'named';
+  spec.annotations = { 'run.oci.keep_original_groups': '1' };
+  spec.linux = {
+    namespaces: [{ type: 'ipc' }, { type: 'mount' }, { type: 'network' }, { type: 'uts' }],
+    cgroupsPath: '/berth/berth-0123',
+    devices: [
+      { path: '/dev/berth-null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 },
+    ],
+    resources: {
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      ],
+      cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
+      memory: { limit: 256 * 1024 * 1024, reservation: 1024, swap: -1, disableOOMKiller: true },
+      pids: { limit: 64 },
+      blockIO: {
+        weight: 500,
+        weightDevice: [{ major: 8, minor: 0, weight: 100 }],
+        throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+      },
+      hugepageLimits: [{ pageSize: '2MB', limit: 0 }],
+      unified: { 'memory.high': 'max' },
+    },
+  };
+  spec.hooks = {
+    createContainer: [{ path: '/usr/bin/vendor-hook', args: ['vendor-hook', 'x'], env: ['A=1'] }],
+    poststop: [{ path: '/bin/true', timeout: 5 }],
+  };
+  assertValid(spec);
+});
+
+// [what, linux patch, whether the official schema refuses it too (berth is stricter elsewhere)]
+for (const [what, patch, official] of [
+  ['a device of unknown type', { devices: [{ path: '/dev/x', type: 'z' }] }, true],
+  ['a relative device path', { devices: [{ path: 'dev/x', type: 'c' }] }, false],
+  ['a device rule without allow', { resources: { devices: [{ access: 'rwm' }] } }, true],
+  ['a pids limit without limit', { resources: { pids: {} } }, true],
+  ['a blkio weight of 5', { resources: { blockIO: { weight: 5 } } }, false],
+  ['a fractional memory limit', { resources: { memory: { limit: 1.5 } } }, true],
+] as const) {
+  test(`validateSpec refuses ${what}`, async () => {
+    const spec = minimalSpec();
+    spec.linux = { ...spec.linux, ...(patch as object) };
+    if (official) assert.not.equal(ociErrors(spec), '', 'official schema');
+    await rejects(() => validateSpec(spec), 'ERR_SPEC_INVALID');
+  });
+}
+
+test('validateSpec refuses a hook with a relative path', async () => {
+  const spec = minimalSpec();
+  spec.hooks = { prestart: [{ path: 'hook' }] };
+  await rejects(() => validateSpec(spec), 'ERR_SPEC_INVALID');
+});
+
+test('limits as large as int64 stay valid', () => {
+  const spec = minimalSpec();
+  spec.linux = { ...spec.linux, resources: { memory: { limit: 2 ** 62 } } };
+  assert.is(ociErrors(spec), '');
+  validateSpec(spec);
+});
+
 test.run();

@@ -15,6 +15,24 @@ export const PASSED_HOST_VARS = [
   'FTP_PROXY',
 ];
 
+/**
+ * Host variables never passed through, even with `--no-compat` (upstream's AlwaysOmitKeys);
+ * variables with an `ENV_PREFIXES` prefix are not passed either.
+ */
+export const OMITTED_HOST_VARS = [
+  'HOME',
+  'PATH',
+  'LD_LIBRARY_PATH',
+  'SINGULARITY_SHELL',
+  'SINGULARITY_APPNAME',
+];
+
+/**
+ * The directory upstream always appends to LD_LIBRARY_PATH (where it binds host libraries);
+ * kept so that images and scripts written for SingularityCE see the same value.
+ */
+export const CONTAINER_LIBS_DIR = '/.singularity.d/libs';
+
 /** Prefixes of host variables that set container variables (prefix stripped). */
 export const ENV_PREFIXES = ['SINGULARITYENV_', 'BERTHENV_'];
 
@@ -28,16 +46,25 @@ export interface EnvInput {
   hostEnv: Record<string, string | undefined>;
   /** `--env` entries, highest priority. */
   userEnv: string[];
+  /** Evaluated `--env-file`s in order: above the prefixed host variables, below `--env`. */
+  envFiles?: Map<string, string>[];
+  /**
+   * Host variables passed through: `clean` (the default; TERM and the proxies only) or `all`
+   * (`--no-compat` without `--cleanenv`: all but `OMITTED_HOST_VARS` and the prefixed ones).
+   */
+  hostPassthrough?: 'clean' | 'all';
   /** HOME in the container; not forced when the image declares USER. */
   home: string;
   imageHasUser: boolean;
 }
 
 /**
- * The container environment, in upstream's order of priority: image `Env`, then
- * `SINGULARITYENV_*`/`BERTHENV_*` from the host, then `--env`; HOME; TERM and proxy variables
- * from the host when not set otherwise; PATH (user, else image, else the default) with
- * APPEND_PATH and PREPEND_PATH applied.
+ * The container environment, in upstream's order of priority (reference B.5.4): image `Env`,
+ * overridden by the user's variables — `SINGULARITYENV_*`/`BERTHENV_*` from the host, then
+ * each `--env-file`, then `--env` — and HOME (unless the image declares USER); then host
+ * variables not set otherwise (TERM and proxies, or all with `hostPassthrough: 'all'`); PATH
+ * (user, else image, else the default) with APPEND_PATH and PREPEND_PATH; LD_LIBRARY_PATH
+ * (user, else image) always holding `CONTAINER_LIBS_DIR`.
  */
 export function buildEnv(input: EnvInput): string[] {
   const user = new Map<string, string>();
@@ -47,6 +74,7 @@ export function buildEnv(input: EnvInput): string[] {
         user.set(k.slice(prefix.length), v);
     }
   }
+  for (const file of input.envFiles ?? []) for (const [k, v] of file) user.set(k, v);
   for (const e of input.userEnv) {
     const [k, v] = split(e);
     user.set(k, v);
@@ -55,20 +83,30 @@ export function buildEnv(input: EnvInput): string[] {
 
   const env = new Map<string, string>();
   for (const e of input.imageEnv) {
+    if (!e.includes('=')) continue;
     const [k, v] = split(e);
     env.set(k, v);
   }
-  const special = new Set(['PATH', 'APPEND_PATH', 'PREPEND_PATH']);
+  const special = new Set(['PATH', 'APPEND_PATH', 'PREPEND_PATH', 'LD_LIBRARY_PATH']);
   for (const [k, v] of user) if (!special.has(k)) env.set(k, v);
-  for (const k of PASSED_HOST_VARS) {
+  const passed =
+    input.hostPassthrough === 'all'
+      ? Object.keys(input.hostEnv).filter(
+          (k) => !OMITTED_HOST_VARS.includes(k) && !ENV_PREFIXES.some((p) => k.startsWith(p)),
+        )
+      : PASSED_HOST_VARS;
+  for (const k of passed) {
     const v = input.hostEnv[k];
-    if (v !== undefined && !env.has(k)) env.set(k, v);
+    if (v !== undefined && !env.has(k) && !special.has(k)) env.set(k, v);
   }
-  let p = user.get('PATH') ?? env.get('PATH') ?? DEFAULT_PATH;
+  let p = user.get('PATH') || env.get('PATH') || DEFAULT_PATH;
   const append = user.get('APPEND_PATH');
   const prepend = user.get('PREPEND_PATH');
   if (append) p = `${p.replace(/:$/, '')}:${append}`;
   if (prepend) p = `${prepend}:${p.replace(/^:/, '')}`;
   env.set('PATH', p);
+  let ld = user.get('LD_LIBRARY_PATH') ?? env.get('LD_LIBRARY_PATH') ?? '';
+  if (!ld.includes(CONTAINER_LIBS_DIR)) ld = `${ld}:${CONTAINER_LIBS_DIR}`.replace(/^:/, '');
+  env.set('LD_LIBRARY_PATH', ld);
   return [...env].map(([k, v]) => `${k}=${v}`);
 }

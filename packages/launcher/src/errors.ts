@@ -7,7 +7,16 @@ export type LaunchErrorCode =
   | 'ERR_LAUNCH_ARGS'
   | 'ERR_LAUNCH_USER'
   | 'ERR_LAUNCH_PATH'
-  | 'ERR_LAUNCH_INTERRUPTED';
+  | 'ERR_LAUNCH_INTERRUPTED'
+  | 'ERR_LAUNCH_UNSUPPORTED'
+  | 'ERR_LAUNCH_OPTIONS'
+  | 'ERR_LAUNCH_HOME'
+  | 'ERR_LAUNCH_WORKDIR'
+  | 'ERR_LAUNCH_OVERLAY'
+  | 'ERR_LAUNCH_ENV_FILE'
+  | 'ERR_LAUNCH_CDI'
+  | 'ERR_LAUNCH_CGROUPS'
+  | 'ERR_LAUNCH_SETGROUPS';
 
 export class LaunchError extends BerthError {
   declare readonly code: LaunchErrorCode;

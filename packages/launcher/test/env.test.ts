@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildEnv, DEFAULT_PATH } from '../src/index.js';
+import { buildEnv, CONTAINER_LIBS_DIR, DEFAULT_PATH } from '../src/index.js';
 
 const base = {
   imageEnv: [] as string[],
@@ -17,7 +17,15 @@ test('image Env first, then BERTHENV_/SINGULARITYENV_, then --env', () => {
     hostEnv: { SINGULARITYENV_B: 'sing', BERTHENV_C: 'berth', UNRELATED: 'x' },
     userEnv: ['C=flag', 'D=flag'],
   });
-  assert.equal(env, ['A=image', 'B=sing', 'PATH=/img/bin', 'C=flag', 'D=flag', 'HOME=/home/u']);
+  assert.equal(env, [
+    'A=image',
+    'B=sing',
+    'PATH=/img/bin',
+    'C=flag',
+    'D=flag',
+    'HOME=/home/u',
+    'LD_LIBRARY_PATH=/.singularity.d/libs',
+  ]);
 });
 
 test('BERTHENV_ wins over SINGULARITYENV_ for the same name', () => {
@@ -57,6 +65,74 @@ test('HOME is not forced when the image declares USER', () => {
 
 test('values may contain =', () => {
   assert.ok(buildEnv({ ...base, userEnv: ['X=a=b'] }).includes('X=a=b'));
+});
+
+test('env files sit between the prefixed host variables and --env, in order', () => {
+  const env = buildEnv({
+    ...base,
+    imageEnv: ['I=image'],
+    hostEnv: { BERTHENV_A: 'host', BERTHENV_B: 'host', BERTHENV_I: 'host' },
+    envFiles: [
+      new Map([
+        ['A', 'file1'],
+        ['B', 'file1'],
+      ]),
+      new Map([['B', 'file2']]),
+    ],
+    userEnv: ['C=flag'],
+  });
+  for (const e of ['I=host', 'A=file1', 'B=file2', 'C=flag']) assert.ok(env.includes(e), e);
+});
+
+test('--no-compat passes the host environment but HOME, PATH, LD_LIBRARY_PATH and prefixed ones', () => {
+  const hostEnv = {
+    SECRET: 's',
+    HOME: '/host',
+    PATH: '/host/bin',
+    LD_LIBRARY_PATH: '/host/lib',
+    SINGULARITY_SHELL: '/bin/zsh',
+    BERTHENV_X: 'x',
+    SINGULARITYENV_Y: 'y',
+    TERM: 't',
+  };
+  const all = buildEnv({ ...base, hostEnv, hostPassthrough: 'all' });
+  assert.ok(all.includes('SECRET=s'));
+  assert.ok(all.includes('TERM=t'));
+  assert.ok(all.includes('X=x') && all.includes('Y=y'));
+  for (const k of ['BERTHENV_X', 'SINGULARITYENV_Y', 'SINGULARITY_SHELL'])
+    assert.not.ok(
+      all.some((e) => e.startsWith(`${k}=`)),
+      k,
+    );
+  assert.ok(all.includes('HOME=/home/u'));
+  assert.ok(all.includes(`PATH=${DEFAULT_PATH}`));
+  assert.ok(all.includes(`LD_LIBRARY_PATH=${CONTAINER_LIBS_DIR}`));
+  // --cleanenv (the default): TERM and proxies only
+  const clean = buildEnv({ ...base, hostEnv, hostPassthrough: 'clean' });
+  assert.not.ok(clean.some((e) => e.startsWith('SECRET=')));
+});
+
+test('LD_LIBRARY_PATH: user, else image, always with the libs directory, kept in place', () => {
+  assert.equal(buildEnv({ ...base, imageEnv: ['LD_LIBRARY_PATH=/img', 'Z=1'] }).slice(0, 2), [
+    'LD_LIBRARY_PATH=/img:/.singularity.d/libs',
+    'Z=1',
+  ]);
+  assert.ok(
+    buildEnv({
+      ...base,
+      imageEnv: ['LD_LIBRARY_PATH=/img'],
+      userEnv: ['LD_LIBRARY_PATH=/foo,'],
+    }).includes('LD_LIBRARY_PATH=/foo,:/.singularity.d/libs'),
+  );
+  assert.ok(
+    buildEnv({ ...base, userEnv: ['LD_LIBRARY_PATH=/a:/.singularity.d/libs:/b'] }).includes(
+      'LD_LIBRARY_PATH=/a:/.singularity.d/libs:/b',
+    ),
+  );
+});
+
+test('an empty user PATH falls back to the image PATH, then the default', () => {
+  assert.ok(buildEnv({ ...base, userEnv: ['PATH='] }).includes(`PATH=${DEFAULT_PATH}`));
 });
 
 test.run();

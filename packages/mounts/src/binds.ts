@@ -133,18 +133,51 @@ export function parseBindSpecs(values: string[]): BindSpec[] {
 export const BindMountsOptionsSchema = v.object({
   /** `--allow-setuid`: leave `nosuid` off plain binds. */
   allowSetuid: v.optional(v.boolean(), false),
+  /** berth runs as host root: the devpts of a host /dev bind gets `gid=<ttyGid>`. */
+  hostRoot: v.optional(v.boolean(), false),
+  /** The host's `tty` group (see hostRoot). */
+  ttyGid: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** Directory relative sources are resolved against; default `process.cwd()`. */
   cwd: v.optional(v.pipe(v.string(), v.minLength(1))),
 });
 export type BindMountsOptions = v.InferInput<typeof BindMountsOptionsSchema>;
 
 /**
+ * Makes a bind source absolute against `cwd` and checks that it exists; returns the absolute
+ * path. Throws `ERR_MOUNTS_BIND_SOURCE` naming it.
+ */
+export async function checkBindSource(
+  source: string,
+  cwd: string = process.cwd(),
+): Promise<string> {
+  const absolute = resolve(cwd, source);
+  try {
+    await stat(absolute);
+  } catch (cause) {
+    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new MountsError(
+      'ERR_MOUNTS_BIND_SOURCE',
+      missing
+        ? `bind source "${absolute}" does not exist`
+        : `cannot stat bind source "${absolute}"`,
+      {
+        hint: missing
+          ? `check the path on the host${source === absolute ? '' : ` (relative sources are resolved against ${cwd})`}`
+          : `check that "${absolute}" is accessible to you`,
+        cause,
+      },
+    );
+  }
+  return absolute;
+}
+
+/**
  * Turns parsed binds into spec mounts. Each source is made absolute against `cwd` and must
  * exist (`ERR_MOUNTS_BIND_SOURCE`). A plain bind is `type: none` with
  * `rbind,nodev[,nosuid][,noexec][,ro]` (`nosuid,noexec` always for /proc and /sys sources).
  * Sources under /dev are device binds as upstream: the destination must be the same path
- * (`ERR_MOUNTS_BIND_DEVICE`) and the options are `bind,nosuid[,ro]` (no `nodev`). Binding
- * /dev itself is not supported here (`ERR_MOUNTS_BIND_UNSUPPORTED`).
+ * (`ERR_MOUNTS_BIND_DEVICE`) and the options are `bind,nosuid[,ro]` (no `nodev`). The host
+ * /dev itself may only go to /dev: it becomes a full /dev bind plus a new devpts.
  */
 export async function bindMounts(
   specs: BindSpec[],
@@ -155,33 +188,31 @@ export async function bindMounts(
   const cwd = o.cwd ?? process.cwd();
   const mounts: Mount[] = [];
   for (const bind of list) {
-    const source = resolve(cwd, bind.source);
+    const source = await checkBindSource(bind.source, cwd);
     const destination = cleanContainerPath(bind.destination) as string;
-    try {
-      await stat(source);
-    } catch (cause) {
-      const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-      throw new MountsError(
-        'ERR_MOUNTS_BIND_SOURCE',
-        missing ? `bind source "${source}" does not exist` : `cannot stat bind source "${source}"`,
-        {
-          hint: missing
-            ? `check the path on the host${bind.source === source ? '' : ` (relative sources are resolved against ${cwd})`}`
-            : `check that "${source}" is accessible to you`,
-          cause,
-        },
-      );
-    }
-    if (isUnder(source, '/dev')) {
-      if (source === '/dev') {
+    if (source === '/dev') {
+      // the whole host /dev, as upstream: only at /dev, with a new devpts on top
+      if (destination !== '/dev') {
         throw new MountsError(
-          'ERR_MOUNTS_BIND_UNSUPPORTED',
-          'binding the host /dev is not supported',
-          {
-            hint: 'bind the device nodes you need, e.g. --bind /dev/fuse',
-          },
+          'ERR_MOUNTS_BIND_DEVICE',
+          'host /dev may only be bound to /dev in the container',
+          { hint: 'use --bind /dev' },
         );
       }
+      const devpts = ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'];
+      if (o.hostRoot && o.ttyGid !== undefined) devpts.push(`gid=${o.ttyGid}`);
+      mounts.push(
+        {
+          destination: '/dev',
+          type: 'bind',
+          source: '/dev',
+          options: ['nosuid', 'rprivate', 'rbind', 'rw'],
+        },
+        { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: devpts },
+      );
+      continue;
+    }
+    if (isUnder(source, '/dev')) {
       if (destination !== source) {
         throw new MountsError(
           'ERR_MOUNTS_BIND_DEVICE',

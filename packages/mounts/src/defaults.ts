@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import type { Mount } from '@berth/bundle-spec';
 import { parseOptions } from '@berth/errors';
 import * as v from 'valibot';
@@ -28,15 +29,32 @@ export const DefaultMountsOptionsSchema = v.object({
   noMount: v.optional(v.array(v.string()), []),
   /** Add the cgroup mount at /sys/fs/cgroup (cgroups v2 with a cgroup namespace). */
   cgroupNamespace: v.optional(v.boolean(), false),
-  /** `--allow-setuid`: leave `nosuid` off the home tmpfs. */
+  /** `--allow-setuid`: leave `nosuid` off the home tmpfs, workdir and scratch mounts. */
   allowSetuid: v.optional(v.boolean(), false),
+  /** `--home SRC:DST`: bind this host directory at homeDest instead of a tmpfs. */
+  homeSource: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** `--no-home`: no home mount at all. */
+  noHome: v.optional(v.boolean(), false),
+  /** `--workdir`: absolute host directory backing /tmp, /var/tmp (`tmp`, `var_tmp`) and scratch. */
+  workdir: v.optional(v.pipe(v.string(), v.startsWith('/', 'workdir must be an absolute path'))),
+  /** `--scratch` directories (absolute container paths): tmpfs, or binds from the workdir. */
+  scratch: v.optional(v.array(v.string()), []),
+  /** `--no-compat`: bind the host /tmp and /var/tmp (the workdir is then not used for them). */
+  hostTmp: v.optional(v.boolean(), false),
+  /** Bind the whole host /dev (and a new devpts) instead of the minimal /dev. */
+  devBind: v.optional(v.boolean(), false),
+  /** `--keep-privs`: the cgroup mount is read-write. */
+  keepPrivs: v.optional(v.boolean(), false),
+  /** Directory a relative homeSource is resolved against; default `process.cwd()`. */
+  cwd: v.optional(v.string()),
 });
 export type DefaultMountsOptions = v.InferInput<typeof DefaultMountsOptionsSchema>;
 
 /**
- * The default mounts of OCI-mode (reference B.5.3 steps 1–5), in order: /proc, /sys
- * (and /sys/fs/cgroup), /dev, /dev/shm, /dev/mqueue, /dev/pts, /tmp, /var/tmp, and a home
- * tmpfs. `--no-mount dev` or `devpts` throws `ERR_MOUNTS_NO_MOUNT_REQUIRED`.
+ * The default mounts of OCI-mode (reference B.5.3 steps 1–6), in order: /proc, /sys
+ * (and /sys/fs/cgroup), /dev, /dev/shm, /dev/mqueue, /dev/pts (or the host /dev and a
+ * devpts), /tmp and /var/tmp (tmpfs, workdir or host binds), the home (tmpfs or bind) and the
+ * scratch directories. `--no-mount dev` or `devpts` throws `ERR_MOUNTS_NO_MOUNT_REQUIRED`.
  */
 export function defaultMounts(options: DefaultMountsOptions): Mount[] {
   const o = parseOptions(DefaultMountsOptionsSchema, options, 'defaultMounts options');
@@ -52,6 +70,8 @@ export function defaultMounts(options: DefaultMountsOptions): Mount[] {
     }
   }
   const size = `size=${o.sessionSizeMiB}m`;
+  // plain binds (home, host /tmp), as upstream's addBindMount
+  const bindOptions = o.allowSetuid ? ['rbind', 'nodev'] : ['rbind', 'nodev', 'nosuid'];
   const mounts: Mount[] = [];
 
   // 1. /proc
@@ -95,60 +115,113 @@ export function defaultMounts(options: DefaultMountsOptions): Mount[] {
         destination: '/sys/fs/cgroup',
         type: 'cgroup',
         source: 'cgroup',
-        options: ['nosuid', 'noexec', 'nodev', 'ro'],
+        options: ['nosuid', 'noexec', 'nodev', o.keepPrivs ? 'rw' : 'ro'],
       });
     }
   }
 
-  // 3. a minimal /dev; the runtime adds its default device nodes
+  // 3. /dev: a minimal one (the runtime adds its default device nodes), or the host's
   const devpts = ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'];
   if (o.hostRoot && o.ttyGid !== undefined) devpts.push(`gid=${o.ttyGid}`);
-  mounts.push(
-    {
+  if (o.devBind) {
+    mounts.push({
       destination: '/dev',
-      type: 'tmpfs',
-      source: 'tmpfs',
-      options: ['nosuid', 'strictatime', 'mode=755', size],
-    },
-    {
-      destination: '/dev/shm',
-      type: 'tmpfs',
-      source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', size],
-    },
-    {
-      destination: '/dev/mqueue',
-      type: 'mqueue',
-      source: 'mqueue',
-      options: ['nosuid', 'noexec', 'nodev'],
-    },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: devpts },
-  );
-
-  // 4. /tmp and /var/tmp (mode=777 without the sticky bit, as upstream)
-  if (!skip.has('tmp')) {
-    for (const destination of ['/tmp', '/var/tmp']) {
-      mounts.push({
-        destination,
+      type: 'bind',
+      source: '/dev',
+      options: ['nosuid', 'rprivate', 'rbind', 'rw'],
+    });
+  } else {
+    mounts.push(
+      {
+        destination: '/dev',
         type: 'tmpfs',
         source: 'tmpfs',
-        options: ['nosuid', 'relatime', 'mode=777', size],
-      });
+        options: ['nosuid', 'strictatime', 'mode=755', size],
+      },
+      {
+        destination: '/dev/shm',
+        type: 'tmpfs',
+        source: 'shm',
+        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', size],
+      },
+      {
+        destination: '/dev/mqueue',
+        type: 'mqueue',
+        source: 'mqueue',
+        options: ['nosuid', 'noexec', 'nodev'],
+      },
+    );
+  }
+  mounts.push({ destination: '/dev/pts', type: 'devpts', source: 'devpts', options: devpts });
+
+  // 4. /tmp and /var/tmp: the host's (--no-compat), the workdir's, or tmpfs (mode=777 without
+  // the sticky bit, as upstream)
+  if (!skip.has('tmp')) {
+    for (const [destination, sub] of [
+      ['/tmp', 'tmp'],
+      ['/var/tmp', 'var_tmp'],
+    ] as const) {
+      if (o.hostTmp) {
+        mounts.push({ destination, type: 'none', source: destination, options: bindOptions });
+      } else if (o.workdir !== undefined) {
+        mounts.push({
+          destination,
+          type: 'none',
+          source: join(o.workdir, sub),
+          options: o.allowSetuid ? ['rbind'] : ['rbind', 'nosuid'],
+        });
+      } else {
+        mounts.push({
+          destination,
+          type: 'tmpfs',
+          source: 'tmpfs',
+          options: ['nosuid', 'relatime', 'mode=777', size],
+        });
+      }
     }
   }
 
-  // 5. $HOME
-  if (!skip.has('home')) {
-    const home = ['relatime', 'mode=755', size];
-    if (!o.allowSetuid) home.push('nosuid');
-    if (o.homeUid !== undefined) home.push(`uid=${o.homeUid}`);
-    if (o.homeGid !== undefined) home.push(`gid=${o.homeGid}`);
-    mounts.push({
-      destination: cleanContainerPath(o.homeDest) as string,
-      type: 'tmpfs',
-      source: 'tmpfs',
-      options: home,
-    });
+  // 5. $HOME: a bind of homeSource, or a tmpfs
+  if (!skip.has('home') && !o.noHome) {
+    const destination = cleanContainerPath(o.homeDest) as string;
+    if (o.homeSource !== undefined) {
+      mounts.push({
+        destination,
+        type: 'none',
+        source: resolve(o.cwd ?? process.cwd(), o.homeSource),
+        options: bindOptions,
+      });
+    } else {
+      const home = ['relatime', 'mode=755', size];
+      if (!o.allowSetuid) home.push('nosuid');
+      if (o.homeUid !== undefined) home.push(`uid=${o.homeUid}`);
+      if (o.homeGid !== undefined) home.push(`gid=${o.homeGid}`);
+      mounts.push({ destination, type: 'tmpfs', source: 'tmpfs', options: home });
+    }
+  }
+
+  // 6. scratch directories: binds from <workdir>/scratch, or tmpfs
+  for (const dir of o.scratch) {
+    const destination = cleanContainerPath(dir);
+    if (destination === undefined || destination === '/') {
+      throw new MountsError(
+        'ERR_MOUNTS_SCRATCH',
+        `scratch directory ${JSON.stringify(dir)} must be an absolute path below /`,
+        { hint: 'use --scratch /scratch' },
+      );
+    }
+    if (o.workdir !== undefined) {
+      mounts.push({
+        destination,
+        type: 'none',
+        source: join(o.workdir, 'scratch', destination),
+        options: o.allowSetuid ? ['rbind', 'nodev'] : ['rbind', 'nodev', 'nosuid'],
+      });
+    } else {
+      const opts = ['relatime', 'nodev', size];
+      if (!o.allowSetuid) opts.push('nosuid');
+      mounts.push({ destination, type: 'tmpfs', source: 'tmpfs', options: opts });
+    }
   }
   return mounts;
 }

@@ -8,7 +8,11 @@ export type MountsErrorCode =
   | 'ERR_MOUNTS_BIND_UNSUPPORTED'
   | 'ERR_MOUNTS_BIND_DESTINATION'
   | 'ERR_MOUNTS_BIND_SOURCE'
-  | 'ERR_MOUNTS_BIND_DEVICE';
+  | 'ERR_MOUNTS_BIND_DEVICE'
+  | 'ERR_MOUNTS_MOUNT_SPEC'
+  | 'ERR_MOUNTS_HOME'
+  | 'ERR_MOUNTS_SCRATCH'
+  | 'ERR_MOUNTS_WORKDIR';
 
 /** The error `@berth/mounts` throws; a `BerthError`, recognised by `isBerthError`. */
 export class MountsError extends BerthError {

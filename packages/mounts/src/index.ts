@@ -1,7 +1,23 @@
 export type { BindMountsOptions, BindSpec } from './binds.js';
-export { BindMountsOptionsSchema, BindSpecSchema, bindMounts, parseBindSpecs } from './binds.js';
+export {
+  BindMountsOptionsSchema,
+  BindSpecSchema,
+  bindMounts,
+  checkBindSource,
+  parseBindSpecs,
+} from './binds.js';
 export type { DefaultMountsOptions } from './defaults.js';
 export { DefaultMountsOptionsSchema, defaultMounts } from './defaults.js';
 export type { MountsErrorCode } from './errors.js';
 export { MountsError } from './errors.js';
+export type { HomeSpec } from './options.js';
+export {
+  NO_MOUNT_NAMES,
+  parseHomeSpec,
+  parseMountSpecs,
+  parseNoMount,
+  parseScratchDirs,
+  splitCsv,
+  workdirDirectories,
+} from './options.js';
 export { cleanContainerPath } from './paths.js';

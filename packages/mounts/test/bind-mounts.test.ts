@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { minimalSpec, validateSpec } from '@berth/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bindMounts, parseBindSpecs } from '../src/index.js';
+import { bindMounts, checkBindSource, parseBindSpecs } from '../src/index.js';
 import { rejects } from './helpers.js';
 
 let dir = '';
@@ -106,8 +106,31 @@ test('a device bound elsewhere is ERR_MOUNTS_BIND_DEVICE', async () => {
   );
 });
 
-test('binding the whole host /dev is ERR_MOUNTS_BIND_UNSUPPORTED', async () => {
-  await rejects(() => bindMounts(parseBindSpecs(['/dev'])), 'ERR_MOUNTS_BIND_UNSUPPORTED');
+test('the whole host /dev goes only to /dev: a full bind and a new devpts', async () => {
+  assert.equal(await bindMounts(parseBindSpecs(['/dev']), { hostRoot: true, ttyGid: 5 }), [
+    {
+      destination: '/dev',
+      type: 'bind',
+      source: '/dev',
+      options: ['nosuid', 'rprivate', 'rbind', 'rw'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+  ]);
+  await rejects(
+    () => bindMounts(parseBindSpecs(['/dev:/hostdev'])),
+    'ERR_MOUNTS_BIND_DEVICE',
+    /host \/dev may only be bound to \/dev/,
+  );
+});
+
+test('checkBindSource makes the source absolute and names a missing one', async () => {
+  assert.is(await checkBindSource('.', dir), dir);
+  await rejects(() => checkBindSource('nope', dir), 'ERR_MOUNTS_BIND_SOURCE', /nope/);
 });
 
 test('bindMounts validates its input', async () => {
