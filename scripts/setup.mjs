@@ -11,7 +11,8 @@ const PNPM_VERSION = '12.4.2';
 // What berth runs on (crun/runc, conmon, newuidmap from uidmap, unshare from util-linux),
 // and what its tests use (busybox-static for images, skopeo and umoci to make layouts as other tools do).
 const RUNTIME_PACKAGES = ['crun', 'runc', 'conmon', 'uidmap', 'util-linux', 'busybox-static'];
-const TEST_PACKAGES = ['skopeo', 'umoci', 'passwd'];
+// docker-registry and apache2-utils (htpasswd) serve images on loopback; zstd makes zstd layers.
+const TEST_PACKAGES = ['skopeo', 'umoci', 'passwd', 'docker-registry', 'apache2-utils', 'zstd'];
 const withTests = process.argv.includes('--tests') || process.env.npm_lifecycle_event === 'test';
 
 const log = (msg) => process.stderr.write(`setup: ${msg}\n`);

@@ -1,32 +1,29 @@
-import { chmod, lstat, mkdir, stat } from 'node:fs/promises';
-import * as os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { lstat, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, isBerthError, parseOptions } from '@berth/errors';
 import * as v from 'valibot';
+import { blobCacheDir, lockPath, privateDir } from './blob-cache.js';
+import { defaultCacheDir } from './cache-dir.js';
+import { debug } from './debug.js';
 import { isDigest } from './digest.js';
 import { q } from './errors.js';
+import { acquireLock, type Lock } from './lock.js';
+import { formatPlatform } from './platform.js';
+import { formatImageRef, parseImageRef } from './ref.js';
 import type { ResolvedImage } from './resolve.js';
+import { BlobSourceSchema } from './source.js';
 import {
   type OwnerMap,
+  removeTree,
   UnpackLimitsSchema,
   type UnpackProgress,
   unpackImageAtomic,
 } from './unpack.js';
 
-const VARIANT_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { defaultCacheDir };
 
-/**
- * berth's cache directory: `$BERTH_CACHEDIR`, else `$XDG_CACHE_HOME/berth` (when absolute, as
- * the XDG spec asks), else `~/.cache/berth`.
- */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const own = env.BERTH_CACHEDIR;
-  if (own) return path.resolve(own);
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'berth');
-  const home = env.HOME || os.homedir();
-  return path.join(home, '.cache', 'berth');
-}
+const VARIANT_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * Where the unpacked rootfs of manifest `manifestDigest` lives for ownership variant `variant`
@@ -88,7 +85,7 @@ export const UnpackToCacheOptionsSchema = v.object({
       x !== null &&
       isDigest((x as ResolvedImage).manifestDigest) &&
       Array.isArray((x as ResolvedImage).layers) &&
-      typeof (x as ResolvedImage).blobPath === 'function',
+      v.is(BlobSourceSchema, (x as ResolvedImage).source),
     'must be a resolved image (from resolveImage)',
   ),
   cacheDir: v.pipe(v.string(), v.minLength(1)),
@@ -100,10 +97,20 @@ export const UnpackToCacheOptionsSchema = v.object({
 });
 export type UnpackToCacheOptions = v.InferInput<typeof UnpackToCacheOptionsSchema>;
 
+/** The lock that serialises work on one rootfs entry. */
+function rootfsLock(cacheDir: string, entryName: string): string {
+  return lockPath(cacheDir, `rootfs-${entryName}`);
+}
+
 /**
- * Returns the cached rootfs of `image` for `variant`, unpacking it first when missing (with
- * `unpackImageAtomic`; cache directories are created 0700). When another process finishes the
- * same rootfs first, ours is dropped and theirs returned.
+ * Returns the cached rootfs of `image` for `variant`, unpacking it first when missing.
+ *
+ * Concurrency: the unpack runs under a lock on the entry (`<cacheDir>/locks/`), so N processes
+ * asking for the same missing rootfs unpack it once; the others wait and then find it. Crashes:
+ * the tree is written as `<entry>.tmp-<random>` and renamed into place only when complete, so a
+ * killed unpack leaves nothing that is trusted; its temporary tree is removed by the next
+ * unpack of the entry (under the lock, any temporary tree is stale). Cache directories are
+ * created 0700.
  */
 export async function unpackToCache(options: UnpackToCacheOptions): Promise<string> {
   const o = parseOptions(UnpackToCacheOptionsSchema, options, 'unpackToCache options');
@@ -111,27 +118,382 @@ export async function unpackToCache(options: UnpackToCacheOptions): Promise<stri
   if (found !== undefined) return found;
   const final = rootfsCachePath(o.cacheDir, o.image.manifestDigest, o.variant);
   const dir = path.dirname(final);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await ensurePrivate(dir);
+  const entry = path.basename(final);
+  await privateDir(dir);
+  const lock = (await acquireLock(rootfsLock(o.cacheDir, entry))) as Lock;
   try {
-    await unpackImageAtomic(o.image, final, {
+    const winner = await findCachedRootfs(o.cacheDir, o.image.manifestDigest, o.variant);
+    if (winner !== undefined) {
+      debug('rootfs %s appeared while waiting for its lock', entry);
+      return winner;
+    }
+    for (const name of await readdir(dir)) {
+      if (name.startsWith(`${entry}.tmp-`)) {
+        debug('removing the stale temporary tree %s', name);
+        await removeTree(path.join(dir, name));
+      }
+    }
+    const stats = await unpackImageAtomic(o.image, final, {
       ...(o.owner && { owner: o.owner }),
       ...(o.onProgress && { onProgress: o.onProgress }),
       ...(o.onWarning && { onWarning: o.onWarning }),
       ...(o.limits && { limits: o.limits }),
     });
+    await writeMeta(o.cacheDir, entry, (old) => ({
+      ...old,
+      manifestDigest: o.image.manifestDigest,
+      variant: o.variant,
+      refs: mergeRefs(old?.refs, formatImageRef(o.image.ref)),
+      created: new Date().toISOString(),
+      bytes: stats.bytes,
+      entries: stats.entries,
+      blobs: imageBlobs(o.image),
+      ...(o.image.platform && { platform: formatPlatform(o.image.platform) }),
+    })).catch((e) => debug('cannot write cache metadata for %s: %s', entry, (e as Error).message));
+    return final;
   } catch (error) {
     if (isBerthError(error) && error.code === 'ERR_IMAGE_DEST_EXISTS') {
-      const winner = await findCachedRootfs(o.cacheDir, o.image.manifestDigest, o.variant);
-      if (winner !== undefined) return winner;
+      const other = await findCachedRootfs(o.cacheDir, o.image.manifestDigest, o.variant);
+      if (other !== undefined) return other;
     }
     throw error;
+  } finally {
+    await lock.release();
   }
-  return final;
 }
 
-/** Makes our own `<cacheDir>/rootfs` 0700 (rootfs trees hold setuid files; CVE-2021-41103). */
-async function ensurePrivate(dir: string): Promise<void> {
-  const st = await stat(dir);
-  if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) await chmod(dir, 0o700);
+// ---- metadata, listing, cleaning ----
+
+/** What berth records beside a cached rootfs (`<entry>.json`; its mtime is the last use). */
+export const CacheMetaSchema = v.looseObject({
+  manifestDigest: v.string(),
+  variant: v.string(),
+  refs: v.optional(v.array(v.string()), []),
+  created: v.optional(v.string()),
+  bytes: v.optional(v.number()),
+  entries: v.optional(v.number()),
+  blobs: v.optional(v.array(v.string()), []),
+  platform: v.optional(v.string()),
+});
+export type CacheMeta = v.InferOutput<typeof CacheMetaSchema>;
+
+function imageBlobs(image: ResolvedImage): string[] {
+  const out = [
+    ...(image.indexDigests ?? []),
+    image.manifestDigest,
+    image.configDigest,
+    ...image.layers.map((l) => l.digest),
+  ];
+  return [...new Set(out.filter(isDigest))];
+}
+
+function mergeRefs(old: readonly string[] | undefined, ref: string): string[] {
+  const out = (old ?? []).filter((r) => r !== ref);
+  out.unshift(ref);
+  return out.slice(0, 20);
+}
+
+async function readMeta(file: string): Promise<CacheMeta | undefined> {
+  try {
+    const r = v.safeParse(CacheMetaSchema, JSON.parse(await readFile(file, 'utf8')));
+    return r.success ? r.output : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeMeta(
+  cacheDir: string,
+  entry: string,
+  update: (old: CacheMeta | undefined) => CacheMeta,
+): Promise<void> {
+  const file = path.join(path.resolve(cacheDir), 'rootfs', `${entry}.json`);
+  const next = update(await readMeta(file));
+  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    await writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Records that a launch used the cached rootfs of `image` for `variant`: the reference is added
+ * to its metadata and the last-use time set to now. Best effort (errors are ignored).
+ */
+export async function recordCacheUse(
+  cacheDir: string,
+  image: ResolvedImage,
+  variant: string,
+): Promise<void> {
+  const entry = path.basename(rootfsCachePath(cacheDir, image.manifestDigest, variant));
+  const file = path.join(path.resolve(cacheDir), 'rootfs', `${entry}.json`);
+  try {
+    const ref = formatImageRef(image.ref);
+    const old = await readMeta(file);
+    if (old && old.refs[0] === ref) {
+      const now = new Date();
+      await utimes(file, now, now);
+      return;
+    }
+    await writeMeta(cacheDir, entry, (m) => ({
+      ...(m ?? { manifestDigest: image.manifestDigest, variant, blobs: imageBlobs(image) }),
+      refs: mergeRefs(m?.refs, ref),
+    }));
+  } catch (e) {
+    debug('cannot record the use of %s: %s', entry, (e as Error).message);
+  }
+}
+
+/** One unpacked image in the cache. */
+export interface CacheEntry {
+  manifestDigest: string;
+  variant: string;
+  path: string;
+  /** References it was used by, most recent first. */
+  refs: string[];
+  /** Uncompressed size of its layers (bytes), when known. */
+  bytes?: number;
+  entries?: number;
+  platform?: string;
+  created?: string;
+  /** Last launch that used it (ISO time). */
+  lastUsed: string;
+}
+
+/** What `listCache` finds. */
+export interface CacheListing {
+  cacheDir: string;
+  images: CacheEntry[];
+  blobs: { count: number; bytes: number };
+  /** Leftovers of interrupted downloads and unpacks (removed by `cleanCache`). */
+  temporaries: number;
+}
+
+const ENTRY_RE = /^([a-f0-9]{64})-([a-z0-9][a-z0-9-]{0,62})$/;
+
+async function entriesOf(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Lists the unpacked images and the blobs of a cache directory, most recently used first. */
+export async function listCache(cacheDir: string = defaultCacheDir()): Promise<CacheListing> {
+  const root = path.resolve(cacheDir);
+  const rootfsDir = path.join(root, 'rootfs');
+  const images: CacheEntry[] = [];
+  let temporaries = 0;
+  for (const name of await entriesOf(rootfsDir)) {
+    if (name.includes('.tmp-')) {
+      temporaries++;
+      continue;
+    }
+    const m = ENTRY_RE.exec(name);
+    if (!m) continue;
+    const p = path.join(rootfsDir, name);
+    const st = await lstat(p).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    const metaFile = `${p}.json`;
+    const meta = await readMeta(metaFile);
+    const mst = await stat(metaFile).catch(() => undefined);
+    const e: CacheEntry = {
+      manifestDigest: `sha256:${m[1]}`,
+      variant: m[2] as string,
+      path: p,
+      refs: meta?.refs ?? [],
+      lastUsed: (mst ?? st).mtime.toISOString(),
+    };
+    if (meta?.bytes !== undefined) e.bytes = meta.bytes;
+    if (meta?.entries !== undefined) e.entries = meta.entries;
+    if (meta?.platform !== undefined) e.platform = meta.platform;
+    if (meta?.created !== undefined) e.created = meta.created;
+    images.push(e);
+  }
+  images.sort((a, b) => b.lastUsed.localeCompare(a.lastUsed));
+  const blobs = { count: 0, bytes: 0 };
+  const bdir = blobCacheDir(root);
+  for (const name of await entriesOf(bdir)) {
+    if (name.includes('.tmp-')) {
+      temporaries++;
+      continue;
+    }
+    if (!/^[a-f0-9]{64}$/.test(name)) continue;
+    const st = await stat(path.join(bdir, name)).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    blobs.count++;
+    blobs.bytes += st.size;
+  }
+  return { cacheDir: root, images, blobs, temporaries };
+}
+
+/** Options of `cleanCache`. */
+export const CleanCacheOptionsSchema = v.object({
+  cacheDir: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Remove everything. */
+  all: v.optional(v.boolean(), false),
+  /** Remove the unpacked trees of this image (a reference it was used by, or a manifest digest or its first 12+ hex digits) and the blobs only it uses. */
+  image: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /**
+   * Removes rootfs trees (whose files may belong to subordinate ids): the launcher passes one
+   * that works inside a user namespace. Default: `removeTree` here.
+   */
+  removeTrees: v.optional(fn<(paths: string[]) => Promise<void>>()),
+});
+export type CleanCacheOptions = v.InferInput<typeof CleanCacheOptionsSchema>;
+
+/** What `cleanCache` removed. */
+export interface CleanResult {
+  removed: Array<{ kind: 'rootfs' | 'blob' | 'temporary' | 'other'; path: string; bytes?: number }>;
+  /** Entries skipped because a running berth holds their lock. */
+  busy: string[];
+}
+
+function matchesImage(e: CacheEntry, want: string): boolean {
+  const hex = want.startsWith('sha256:') ? want.slice(7) : want;
+  if (/^[a-f0-9]{12,64}$/.test(hex) && e.manifestDigest.slice(7).startsWith(hex)) return true;
+  if (e.refs.includes(want)) return true;
+  try {
+    return e.refs.includes(formatImageRef(parseImageRef(want)));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Cleans a cache directory:
+ * - default: leftovers of interrupted downloads and unpacks, and blobs no cached image uses;
+ * - `image`: that image's unpacked trees (every variant) and the blobs no other image uses;
+ * - `all`: everything.
+ * Entries locked by a running berth are skipped (listed in `busy`). Trees are removed with
+ * `removeTrees` (trees unpacked for a user namespace belong to subordinate ids).
+ */
+export async function cleanCache(options: CleanCacheOptions = {}): Promise<CleanResult> {
+  const o = parseOptions(CleanCacheOptionsSchema, options, 'cleanCache options');
+  const root = path.resolve(o.cacheDir ?? defaultCacheDir());
+  const result: CleanResult = { removed: [], busy: [] };
+  const listing = await listCache(root);
+  const rootfsDir = path.join(root, 'rootfs');
+  const bdir = blobCacheDir(root);
+  const removeTrees =
+    o.removeTrees ??
+    (async (paths: string[]) => {
+      for (const p of paths) await removeTree(p);
+    });
+
+  let doomed: CacheEntry[] = [];
+  if (o.all) doomed = listing.images;
+  else if (o.image !== undefined) {
+    doomed = listing.images.filter((e) => matchesImage(e, o.image as string));
+    if (doomed.length === 0) {
+      throw new BerthError('ERR_IMAGE_NOT_FOUND', `no cached image matches ${q(o.image)}`, {
+        hint: 'see berth cache list for what is cached',
+      });
+    }
+  }
+
+  // Trees (and temporary trees), each under its entry's lock, removed in one batch.
+  const locks: Lock[] = [];
+  const trees: Array<{ kind: 'rootfs' | 'temporary'; path: string; bytes?: number }> = [];
+  try {
+    const take = async (entry: string): Promise<boolean> => {
+      const lock = await acquireLock(rootfsLock(root, entry), false);
+      if (!lock) {
+        result.busy.push(entry);
+        return false;
+      }
+      locks.push(lock);
+      return true;
+    };
+    for (const e of doomed) {
+      const entry = path.basename(e.path);
+      if (!(await take(entry))) continue;
+      trees.push({
+        kind: 'rootfs',
+        path: e.path,
+        ...(e.bytes !== undefined && { bytes: e.bytes }),
+      });
+    }
+    const taken = new Set<string>();
+    for (const name of await entriesOf(rootfsDir)) {
+      const i = name.indexOf('.tmp-');
+      if (i === -1 || name.endsWith('.json') || name.includes('.json.tmp-')) continue;
+      const entry = name.slice(0, i);
+      if (!taken.has(entry) && !doomed.some((e) => path.basename(e.path) === entry)) {
+        if (!(await take(entry))) continue;
+        taken.add(entry);
+      }
+      trees.push({ kind: 'temporary', path: path.join(rootfsDir, name) });
+    }
+    if (trees.length > 0) await removeTrees(trees.map((t) => t.path));
+    for (const t of trees) {
+      result.removed.push(t);
+      if (t.kind === 'rootfs') await rm(`${t.path}.json`, { force: true });
+    }
+  } finally {
+    for (const l of locks) await l.release();
+  }
+  for (const name of await entriesOf(rootfsDir)) {
+    if (name.includes('.json.tmp-')) await rm(path.join(rootfsDir, name), { force: true });
+  }
+
+  // Blobs: the ones no remaining image uses (all of them with `all`), and partial downloads.
+  const keep = new Set<string>();
+  if (!o.all) {
+    const gone = new Set(result.removed.filter((r) => r.kind === 'rootfs').map((r) => r.path));
+    for (const e of listing.images) {
+      if (gone.has(e.path)) continue;
+      const meta = await readMeta(`${e.path}.json`);
+      if (!meta) {
+        // an entry without metadata: keep every blob, to be safe
+        return finishClean(result, root, o.all);
+      }
+      for (const b of meta.blobs) keep.add(b.slice(7));
+    }
+  }
+  for (const name of await entriesOf(bdir)) {
+    const hex = name.slice(0, 64);
+    if (!/^[a-f0-9]{64}/.test(name)) continue;
+    const tmp = name.includes('.tmp-');
+    if (!tmp && keep.has(hex)) continue;
+    if (!tmp && name.length !== 64) continue;
+    const lock = await acquireLock(lockPath(root, `blob-${hex}`), false);
+    if (!lock) {
+      result.busy.push(`blob ${hex}`);
+      continue;
+    }
+    try {
+      const p = path.join(bdir, name);
+      const st = await stat(p).catch(() => undefined);
+      await rm(p, { force: true });
+      result.removed.push({
+        kind: tmp ? 'temporary' : 'blob',
+        path: p,
+        ...(st && { bytes: st.size }),
+      });
+    } finally {
+      await lock.release();
+    }
+  }
+  return finishClean(result, root, o.all);
+}
+
+async function finishClean(result: CleanResult, root: string, all: boolean): Promise<CleanResult> {
+  if (!all || result.busy.length > 0) return result;
+  // Everything else berth keeps there (lock files, empty directories).
+  for (const name of ['locks', 'rootfs', 'blobs']) {
+    const p = path.join(root, name);
+    try {
+      await rm(p, { recursive: true, force: true });
+      result.removed.push({ kind: 'other', path: p });
+    } catch (error) {
+      debug('cannot remove %s: %s', p, (error as Error).message);
+    }
+  }
+  return result;
 }

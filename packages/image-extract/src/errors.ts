@@ -20,7 +20,11 @@ export type ImageErrorCode =
   | 'ERR_IMAGE_LAYER_INVALID'
   | 'ERR_IMAGE_LIMIT'
   | 'ERR_IMAGE_DEST_EXISTS'
-  | 'ERR_IMAGE_UNPACK_FAILED';
+  | 'ERR_IMAGE_UNPACK_FAILED'
+  | 'ERR_IMAGE_REGISTRY'
+  | 'ERR_IMAGE_AUTH'
+  | 'ERR_IMAGE_ARCHIVE_INVALID'
+  | 'ERR_IMAGE_CACHE';
 
 /** The error class of this package: a `BerthError` (same brand), with `ImageErrorCode` codes. */
 export class ImageError extends BerthError {

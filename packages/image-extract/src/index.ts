@@ -1,7 +1,22 @@
-export type { UnpackToCacheOptions } from './cache.js';
+export type { Credentials } from './auth.js';
+export { authKeys, defaultAuthFiles, findCredentials } from './auth.js';
+export { blobCacheDir, blobCachePath } from './blob-cache.js';
+export type {
+  CacheEntry,
+  CacheListing,
+  CacheMeta,
+  CleanCacheOptions,
+  CleanResult,
+  UnpackToCacheOptions,
+} from './cache.js';
 export {
+  CacheMetaSchema,
+  CleanCacheOptionsSchema,
+  cleanCache,
   defaultCacheDir,
   findCachedRootfs,
+  listCache,
+  recordCacheUse,
   rootfsCachePath,
   UnpackToCacheOptionsSchema,
   unpackToCache,
@@ -11,13 +26,19 @@ export { imageDefaults } from './defaults.js';
 export { isDigest } from './digest.js';
 export type { ImageErrorCode } from './errors.js';
 export { ImageError } from './errors.js';
+export type { FetchOptions, FetchProgress, FetchStats } from './fetch.js';
+export { FetchOptionsSchema, fetchImageBlobs } from './fetch.js';
+export type { Lock } from './lock.js';
+export { acquireLock, withLock } from './lock.js';
 export { MediaTypes } from './media-types.js';
 export type { PlatformChoice } from './platform.js';
-export { hostPlatform, PlatformChoiceSchema } from './platform.js';
-export type { ImageRef } from './ref.js';
-export { formatImageRef, ImageRefSchema, parseImageRef } from './ref.js';
+export { formatPlatform, hostPlatform, PlatformChoiceSchema, parsePlatform } from './platform.js';
+export type { DockerRef, ImageRef } from './ref.js';
+export { formatImageRef, ImageRefSchema, parseDockerReference, parseImageRef } from './ref.js';
+export type { RegistryOptions } from './registry.js';
+export { RegistryClient, RegistryOptionsSchema, registryOrigin } from './registry.js';
 export type { ResolvedImage, ResolveOptions } from './resolve.js';
-export { ResolveOptionsSchema, resolveImage } from './resolve.js';
+export { blobLocation, ResolveOptionsSchema, resolveImage } from './resolve.js';
 export type {
   Descriptor,
   ImageConfig,
@@ -33,6 +54,8 @@ export {
   ImageManifestSchema,
   PlatformSchema,
 } from './schemas.js';
+export type { BlobLocation, BlobSource } from './source.js';
+export { BlobSourceSchema } from './source.js';
 export type {
   OwnerMap,
   UnpackLimits,
@@ -41,8 +64,10 @@ export type {
   UnpackStats,
 } from './unpack.js';
 export {
+  removeTree,
   UnpackLimitsSchema,
   UnpackOptionsSchema,
   unpackImage,
   unpackImageAtomic,
 } from './unpack.js';
+export { MAX_ZSTD_WINDOW } from './zstd.js';

@@ -12,11 +12,14 @@ export const MediaTypes = {
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
-export type LayerCompression = 'gzip' | 'none';
+export type LayerCompression = 'gzip' | 'zstd' | 'none';
 
 export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
   MediaTypes.ociIndex,
@@ -28,6 +31,11 @@ export const MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([
   MediaTypes.dockerManifest,
 ]);
 
+export const SCHEMA1_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  MediaTypes.dockerSchema1,
+  MediaTypes.dockerSchema1Signed,
+]);
+
 export const CONFIG_MEDIA_TYPES: ReadonlySet<string> = new Set([
   MediaTypes.ociConfig,
   MediaTypes.dockerConfig,
@@ -36,19 +44,29 @@ export const CONFIG_MEDIA_TYPES: ReadonlySet<string> = new Set([
 const LAYER_COMPRESSION: ReadonlyMap<string, LayerCompression> = new Map([
   [MediaTypes.ociLayer, 'none'],
   [MediaTypes.ociLayerGzip, 'gzip'],
+  [MediaTypes.ociLayerZstd, 'zstd'],
   [MediaTypes.ociLayerNondistributable, 'none'],
   [MediaTypes.ociLayerNondistributableGzip, 'gzip'],
+  [MediaTypes.ociLayerNondistributableZstd, 'zstd'],
+  [MediaTypes.dockerLayer, 'none'],
   [MediaTypes.dockerLayerGzip, 'gzip'],
   [MediaTypes.dockerLayerForeignGzip, 'gzip'],
 ]);
 
-const ZSTD_LAYERS: ReadonlySet<string> = new Set([
-  MediaTypes.ociLayerZstd,
+/** Layer media types the spec calls non-distributable (Docker: foreign): unpacked like any layer. */
+export const NON_DISTRIBUTABLE_LAYERS: ReadonlySet<string> = new Set([
+  MediaTypes.ociLayerNondistributable,
+  MediaTypes.ociLayerNondistributableGzip,
   MediaTypes.ociLayerNondistributableZstd,
+  MediaTypes.dockerLayerForeignGzip,
 ]);
 
-/** How a layer media type is compressed, `'zstd'` for known-but-unsupported, undefined when unknown. */
-export function layerCompression(mediaType: string): LayerCompression | 'zstd' | undefined {
-  if (ZSTD_LAYERS.has(mediaType)) return 'zstd';
+/** How a layer media type is compressed; undefined when the media type is unknown. */
+export function layerCompression(mediaType: string): LayerCompression | undefined {
   return LAYER_COMPRESSION.get(mediaType);
+}
+
+/** The media type without parameters, lower-cased (`application/json; charset=utf-8` → `application/json`). */
+export function bareMediaType(value: string | null | undefined): string {
+  return (value ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as v from 'valibot';
+import { ImageError } from './errors.js';
 import type { Platform } from './schemas.js';
 
 /** The platform to select from an image index. */
@@ -65,4 +66,22 @@ export function formatPlatform(p: {
   variant?: string | undefined;
 }): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/**
+ * Parses `os/arch[/variant]` (`linux/arm64`, `linux/arm/v7`); `arch` alone means linux/arch.
+ * Throws ERR_IMAGE_PLATFORM for anything else.
+ */
+export function parsePlatform(value: string): PlatformChoice {
+  const parts = value.split('/');
+  const ok = (s: string | undefined) => s !== undefined && /^[a-z0-9._-]+$/i.test(s);
+  if (parts.length === 1 && ok(parts[0])) return { os: 'linux', architecture: parts[0] as string };
+  if ((parts.length === 2 || parts.length === 3) && parts.every(ok)) {
+    const out: PlatformChoice = { os: parts[0] as string, architecture: parts[1] as string };
+    if (parts[2] !== undefined) out.variant = parts[2];
+    return out;
+  }
+  throw new ImageError('ERR_IMAGE_PLATFORM', `invalid platform ${JSON.stringify(value)}`, {
+    hint: 'write OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm/v7',
+  });
 }

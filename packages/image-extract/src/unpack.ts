@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BerthError, isBerthError, parseOptions } from '@berth/errors';
 import * as v from 'valibot';
-import { digestMismatch, openBlob, sizeMismatch, verifyBlobFile } from './blob.js';
+import { blobMissing, digestMismatch, openBlob, sizeMismatch, verifyBlobFile } from './blob.js';
 import { debug } from './debug.js';
 import { assertDigest, digestHex } from './digest.js';
 import { ImageError, q } from './errors.js';
@@ -14,7 +15,9 @@ import { formatImageRef } from './ref.js';
 import type { ResolvedImage } from './resolve.js';
 import { type OwnerMap, RootfsWriter, type WriterCounts } from './rootfs-writer.js';
 import type { LayerDescriptor } from './schemas.js';
+import { type BlobLocation, BlobSourceSchema, locateBlob } from './source.js';
 import { TarReader } from './tar-reader.js';
+import { zstdDecompressor } from './zstd.js';
 
 export type { OwnerMap } from './rootfs-writer.js';
 
@@ -82,7 +85,7 @@ function checkImage(image: ResolvedImage): void {
     typeof image !== 'object' ||
     image === null ||
     !Array.isArray(image.layers) ||
-    typeof image.blobPath !== 'function' ||
+    !v.is(BlobSourceSchema, image.source) ||
     typeof image.ref !== 'object'
   ) {
     throw new BerthError(
@@ -107,24 +110,26 @@ function planLayers(image: ResolvedImage, name: string): LayerPlan[] {
     assertDigest(layer.digest, `layer ${i + 1} of image ${name}`);
     assertDigest(layer.diffId, `diff_id of layer ${i + 1} of image ${name}`);
     const compression = layerCompression(layer.mediaType);
-    if (compression === 'zstd') {
-      throw new ImageError(
-        'ERR_IMAGE_LAYER_UNSUPPORTED',
-        `layer ${layer.digest} of image ${name} has media type ${q(layer.mediaType)}: zstd layers are not supported yet`,
-        {
-          hint: 'convert the image to gzip layers (e.g. skopeo copy --dest-compress-format gzip) for now',
-        },
-      );
-    }
     if (compression === undefined) {
       throw new ImageError(
         'ERR_IMAGE_MEDIA_TYPE',
         `layer ${layer.digest} of image ${name} has unknown media type ${q(layer.mediaType)}`,
-        { hint: 'only tar and tar+gzip layers (OCI or Docker) can be unpacked' },
+        { hint: 'only tar, tar+gzip and tar+zstd layers (OCI or Docker) can be unpacked' },
       );
     }
     return { layer, compression, label: `layer ${i + 1}/${n} ${layer.digest}` };
   });
+}
+
+function layerLocation(
+  image: ResolvedImage,
+  layer: LayerDescriptor,
+  what: string,
+  name: string,
+): BlobLocation {
+  const loc = locateBlob(image.source, layer.digest);
+  if (!loc) throw blobMissing(layer, what, name, 'the image archive');
+  return loc;
 }
 
 function destExists(target: string): ImageError {
@@ -182,7 +187,12 @@ export async function unpackImage(
       size: layer.size,
       entries: 0,
     });
-    await verifyBlobFile(image.blobPath(layer.digest), layer, `layer ${i + 1}`, name);
+    await verifyBlobFile(
+      layerLocation(image, layer, `layer ${i + 1}`, name),
+      layer,
+      `layer ${i + 1}`,
+      name,
+    );
   }
 
   await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
@@ -241,7 +251,7 @@ async function extractLayer(
 ): Promise<void> {
   const { layer, label } = plan;
   const what = `layer ${index + 1}`;
-  const fh = await openBlob(image.blobPath(layer.digest), layer, what, name);
+  const { fh, start } = await openBlob(layerLocation(image, layer, what, name), layer, what, name);
   const compressedHash = createHash('sha256');
   const tarHash = createHash('sha256');
   const reader = new TarReader(writer, label);
@@ -262,11 +272,16 @@ async function extractLayer(
   writer.beginLayer(label);
   report();
   try {
-    const source = fh.createReadStream({
-      highWaterMark: READ_CHUNK,
-      autoClose: false,
-      emitClose: false,
-    });
+    const source =
+      layer.size === 0
+        ? Readable.from([])
+        : fh.createReadStream({
+            highWaterMark: READ_CHUNK,
+            autoClose: false,
+            emitClose: false,
+            start,
+            end: start + layer.size - 1,
+          });
     const tap = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
       for await (const chunk of chunks) {
         read += chunk.length;
@@ -297,6 +312,8 @@ async function extractLayer(
     };
     if (plan.compression === 'gzip') {
       await pipeline(source, tap, createGunzip({ chunkSize: GUNZIP_CHUNK }), sink);
+    } else if (plan.compression === 'zstd') {
+      await pipeline(source, tap, zstdDecompressor(`${label} of image ${name}`), sink);
     } else {
       await pipeline(source, tap, sink);
     }

@@ -4,8 +4,18 @@
  * whether the unpack succeeds (in-root resolution) or is refused.
  */
 
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readlinkSync, truncateSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { isBerthError } from '@berth/errors';
@@ -14,7 +24,7 @@ import * as assert from 'uvu/assert';
 import { resolveImage, unpackImage, unpackImageAtomic } from '../src/index.js';
 import { type LayerDesc, Layout, sha256 } from './helpers/layout.js';
 import { entryBlocks, makeTar, type TarSpec } from './helpers/tar-writer.js';
-import { type Arena, assertNoBreakout, makeArena } from './helpers/victim.js';
+import { type Arena, assertNoBreakout, makeArena, snapshot } from './helpers/victim.js';
 
 type Layers = ReadonlyArray<ReadonlyArray<TarSpec | Buffer> | LayerDesc>;
 
@@ -288,6 +298,47 @@ test("hardlink to a symlink, then chmod: the symlink's target is untouched", asy
   );
 });
 
+test('a sibling whose name has the rootfs as prefix is never reached (moby TestUntarSiblingPrefixContained)', async () => {
+  const plant = (ar: Arena) => {
+    const sibling = `${ar.rootfs}-evil`;
+    mkdirSync(sibling);
+    writeFileSync(path.join(sibling, 'secret'), 'secret\n');
+    ar.before = snapshot(ar.base);
+    return sibling;
+  };
+  refused(
+    await attempt((ar) => {
+      plant(ar);
+      return [[{ name: 'hl', type: 'link', linkname: '../rootfs-evil/secret' }]];
+    }),
+  );
+  refused(
+    await attempt((ar) => {
+      const sibling = plant(ar);
+      return [[{ name: 'hl', type: 'link', linkname: `${sibling}/secret` }]];
+    }),
+  );
+  const a = ok(
+    await attempt((ar) => {
+      const sibling = plant(ar);
+      return [
+        [
+          { name: '../rootfs-evil/new', data: payload },
+          { name: `${ar.rootfs}/../rootfs-evil/abs`, data: payload },
+          { name: 'up', type: 'symlink', linkname: '../rootfs-evil' },
+          { name: 'up/through', data: payload },
+          { name: 'abs', type: 'symlink', linkname: sibling },
+          { name: 'abs/through', data: payload },
+        ],
+      ];
+    }),
+  );
+  assert.is(readFileSync(inRoot(a, 'rootfs-evil/new'), 'utf8'), payload);
+  assert.ok(existsSync(inRoot(a, 'rootfs-evil/through')));
+  assert.not.ok(existsSync(`${a.rootfs}-evil/new`));
+  assert.not.ok(existsSync(`${a.rootfs}-evil/through`));
+});
+
 // ---- whiteouts ----
 
 test('whiteout ., .. and empty names are refused', async () => {
@@ -420,6 +471,35 @@ test('a tampered layer is refused before anything is written', async () => {
     return [good];
   });
   refused(o, 'ERR_IMAGE_SIZE_MISMATCH');
+  assert.not.ok(existsSync(o.arena.rootfs));
+});
+
+test("Tianon's badtars: an empty name is refused; duplicates: the last one wins", async () => {
+  refused(await attempt([[{ name: '', data: 'x', headerName: '' }]]));
+  const a = ok(
+    await attempt([
+      [
+        { name: 'dup', data: 'first\n' },
+        { name: 'dup', data: 'second\n' },
+        { name: 'twice', data: 'file' },
+        { name: 'twice/', type: 'dir' },
+        { name: 'twice/inner', data: 'inner\n' },
+      ],
+    ]),
+  );
+  assert.is(readFileSync(inRoot(a, 'dup'), 'utf8'), 'second\n');
+  assert.is(readFileSync(inRoot(a, 'twice/inner'), 'utf8'), 'inner\n');
+});
+
+test('a FIFO planted as a blob is refused without blocking', async () => {
+  const o = await attempt((_a, l) => {
+    const good = l.layer([{ name: 'f', data: payload }]);
+    rmSync(l.blobPath(good.digest));
+    execFileSync('mkfifo', [l.blobPath(good.digest)]);
+    return [good];
+  });
+  refused(o, 'ERR_IMAGE_LAYOUT_INVALID');
+  assert.match(o.error?.message ?? '', /not a regular file/);
   assert.not.ok(existsSync(o.arena.rootfs));
 });
 

@@ -1,19 +1,35 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  cleanCache,
   defaultCacheDir,
   findCachedRootfs,
+  formatImageRef,
+  listCache,
+  recordCacheUse,
   resolveImage,
   rootfsCachePath,
+  type UnpackProgress,
   unpackToCache,
 } from '../src/index.js';
 import { rejects, throws } from './helpers/expect.js';
 import { Layout, tempDir } from './helpers/layout.js';
 
 const digest = `sha256:${'ab'.repeat(32)}`;
+/** The rootfs trees of a cache (not their metadata files). */
+const trees = (cache: string): string[] =>
+  readdirSync(path.join(cache, 'rootfs')).filter((n) => !n.endsWith('.json'));
 
 test('defaultCacheDir: BERTH_CACHEDIR, then XDG_CACHE_HOME/berth, then ~/.cache/berth', () => {
   assert.is(defaultCacheDir({ BERTH_CACHEDIR: '/c/b', XDG_CACHE_HOME: '/x', HOME: '/h' }), '/c/b');
@@ -76,7 +92,13 @@ test('unpackToCache unpacks once, privately, and reuses the entry', async () => 
   assert.is(calls, 0, 'cache hit: nothing unpacked');
   const other = await unpackToCache({ image: img, cacheDir: cache, variant: 'user' });
   assert.not.equal(other, p);
-  assert.equal(readdirSync(path.join(cache, 'rootfs')).length, 2);
+  assert.equal(trees(cache).length, 2);
+  // metadata beside each tree: references, size, the blobs it came from
+  const meta = JSON.parse(readFileSync(`${p}.json`, 'utf8'));
+  assert.is(meta.manifestDigest, img.manifestDigest);
+  assert.equal(meta.refs, [formatImageRef(img.ref)]);
+  assert.ok(meta.bytes > 0);
+  assert.ok(meta.blobs.includes(img.layers[0]?.digest));
 });
 
 test('concurrent unpackToCache: one wins, the other returns the winner, no temporaries left', async () => {
@@ -84,14 +106,19 @@ test('concurrent unpackToCache: one wins, the other returns the winner, no tempo
   const files = Array.from({ length: 300 }, (_, i) => ({ name: `d/f${i}`, data: `${i}` }));
   const img = await resolveImage(l.single([files]));
   const cache = path.join(tempDir(), 'cache');
+  let unpacks = 0;
+  const onProgress = (e: UnpackProgress) => {
+    if (e.phase === 'extracted') unpacks++;
+  };
   const [a, b, c] = await Promise.all([
-    unpackToCache({ image: img, cacheDir: cache, variant: 'v' }),
-    unpackToCache({ image: img, cacheDir: cache, variant: 'v' }),
-    unpackToCache({ image: img, cacheDir: cache, variant: 'v' }),
+    unpackToCache({ image: img, cacheDir: cache, variant: 'v', onProgress }),
+    unpackToCache({ image: img, cacheDir: cache, variant: 'v', onProgress }),
+    unpackToCache({ image: img, cacheDir: cache, variant: 'v', onProgress }),
   ]);
   assert.is(a, b);
   assert.is(b, c);
-  assert.equal(readdirSync(path.join(cache, 'rootfs')), [path.basename(a as string)]);
+  assert.is(unpacks, 1, 'the lock lets one of them unpack; the others wait and reuse it');
+  assert.equal(trees(cache), [path.basename(a as string)]);
   assert.is(readdirSync(path.join(a as string, 'd')).length, 300);
 });
 
@@ -105,10 +132,86 @@ test('unpackToCache failures leave no entry', async () => {
   );
   assert.equal(readdirSync(path.join(cache, 'rootfs')), []);
   assert.not.ok(existsSync(rootfsCachePath(cache, img.manifestDigest, 'v')));
+  assert.not.ok(existsSync(`${rootfsCachePath(cache, img.manifestDigest, 'v')}.json`));
   await rejects(
     unpackToCache({ image: img, cacheDir: cache, variant: 'Bad!' }),
     'ERR_INVALID_OPTIONS',
   );
+});
+
+test('a temporary tree left by a killed unpack is never used and is removed by the next unpack', async () => {
+  const l = new Layout();
+  const img = await resolveImage(l.single([[{ name: 'ok', data: 'ok\n' }]]));
+  const cache = path.join(tempDir(), 'cache');
+  const final = rootfsCachePath(cache, img.manifestDigest, 'v');
+  // what a kill -9 in the middle of an unpack leaves: a half-written temporary tree
+  const stale = `${final}.tmp-deadbeef0000`;
+  mkdirSync(path.join(stale, 'ro'), { recursive: true });
+  writeFileSync(path.join(stale, 'ro', 'half'), 'half');
+  chmodSync(path.join(stale, 'ro'), 0o555);
+  assert.is(await findCachedRootfs(cache, img.manifestDigest, 'v'), undefined);
+  const p = await unpackToCache({ image: img, cacheDir: cache, variant: 'v' });
+  assert.is(readFileSync(path.join(p, 'ok'), 'utf8'), 'ok\n');
+  assert.not.ok(existsSync(stale), 'the stale temporary tree is gone');
+  assert.equal(trees(cache), [path.basename(final)]);
+});
+
+test('listCache and recordCacheUse: entries, references, last use, blobs', async () => {
+  const l = new Layout();
+  const img = await resolveImage(l.single([[{ name: 'f', data: 'data\n' }]]));
+  const cache = path.join(tempDir(), 'cache');
+  assert.equal((await listCache(cache)).images, []);
+  const p = await unpackToCache({ image: img, cacheDir: cache, variant: 'v' });
+  mkdirSync(`${p}.tmp-abc`);
+  const again = await resolveImage(`${l.dir}:latest`);
+  await recordCacheUse(cache, again, 'v');
+  const listing = await listCache(cache);
+  assert.is(listing.images.length, 1);
+  const e = listing.images[0];
+  assert.is(e?.manifestDigest, img.manifestDigest);
+  assert.is(e?.variant, 'v');
+  assert.is(e?.path, p);
+  assert.equal(e?.refs, [`oci:${l.dir}:latest`]);
+  assert.ok((e?.bytes ?? 0) > 0);
+  assert.ok(Date.now() - Date.parse(e?.lastUsed ?? '') < 60_000);
+  assert.is(listing.temporaries, 1);
+});
+
+test('cleanCache: temporaries by default, one image, or everything', async () => {
+  const l = new Layout();
+  const a = await resolveImage(l.single([[{ name: 'a', data: 'a' }]]));
+  const l2 = new Layout();
+  const b = await resolveImage(l2.single([[{ name: 'b', data: 'b' }]]));
+  const cache = path.join(tempDir(), 'cache');
+  const pa = await unpackToCache({ image: a, cacheDir: cache, variant: 'v' });
+  const pb = await unpackToCache({ image: b, cacheDir: cache, variant: 'v' });
+  mkdirSync(path.join(`${pa}.tmp-123`, 'x'), { recursive: true });
+  chmodSync(`${pa}.tmp-123`, 0o500);
+  let removed: string[] = [];
+  const removeTrees = async (paths: string[]) => {
+    removed = paths;
+    for (const t of paths) {
+      chmodSync(t, 0o700);
+      (await import('node:fs')).rmSync(t, { recursive: true, force: true });
+    }
+  };
+  let r = await cleanCache({ cacheDir: cache, removeTrees });
+  assert.equal(removed, [`${pa}.tmp-123`], 'only the temporary tree');
+  assert.equal(
+    r.removed.map((x) => x.kind),
+    ['temporary'],
+  );
+  assert.ok(existsSync(pa) && existsSync(pb));
+  await rejects(cleanCache({ cacheDir: cache, image: 'oci:/nothing:here' }), 'ERR_IMAGE_NOT_FOUND');
+  r = await cleanCache({ cacheDir: cache, image: formatImageRef(a.ref) });
+  assert.not.ok(existsSync(pa));
+  assert.not.ok(existsSync(`${pa}.json`));
+  assert.ok(existsSync(pb));
+  r = await cleanCache({ cacheDir: cache, image: b.manifestDigest.slice(0, 19) });
+  assert.not.ok(existsSync(pb));
+  await unpackToCache({ image: a, cacheDir: cache, variant: 'v' });
+  r = await cleanCache({ cacheDir: cache, all: true });
+  assert.equal(readdirSync(cache), []);
 });
 
 test.run();

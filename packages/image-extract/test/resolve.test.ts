@@ -2,7 +2,7 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { hostPlatform, parseImageRef, resolveImage } from '../src/index.js';
+import { blobLocation, hostPlatform, parseImageRef, resolveImage } from '../src/index.js';
 import { rejects } from './helpers/expect.js';
 import { type Desc, Layout, MT, sha256, tempDir } from './helpers/layout.js';
 
@@ -26,7 +26,12 @@ test('selects by tag and returns manifest, config, layers with diff_ids', async 
   assert.is(img.layers[0]?.diffId, la.diffId);
   assert.is(img.layers[1]?.digest, lb.digest);
   assert.is(img.layers[1]?.mediaType, MT.layer);
-  assert.is(img.blobPath(lb.digest), path.join(l.dir, 'blobs', 'sha256', lb.digest.slice(7)));
+  assert.equal(img.source, { kind: 'dir', dir: l.dir });
+  assert.equal(blobLocation(img, lb.digest), {
+    file: path.join(l.dir, 'blobs', 'sha256', lb.digest.slice(7)),
+    offset: 0,
+    length: undefined,
+  });
   // an ImageRef object works too
   const again = await resolveImage(parseImageRef(`oci:${l.dir}:a`));
   assert.is(again.manifestDigest, a.digest);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -7,6 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -17,8 +19,8 @@ import {
   unpackImageAtomic,
 } from '../src/index.js';
 import { rejects } from './helpers/expect.js';
-import { Layout, MT, tempDir } from './helpers/layout.js';
-import type { TarSpec } from './helpers/tar-writer.js';
+import { type LayerDesc, Layout, MT, sha256, tempDir } from './helpers/layout.js';
+import { makeTar, type TarSpec } from './helpers/tar-writer.js';
 
 async function image(
   layers: ReadonlyArray<ReadonlyArray<TarSpec | Buffer>>,
@@ -324,15 +326,88 @@ test('device nodes and FIFOs are skipped with a warning', async () => {
   assert.match(warnings[0] ?? '', /"dev\/null"/);
 });
 
-test('zstd layers and unknown media types are refused', async () => {
+const zstd = (data: Buffer, ...args: string[]): Buffer =>
+  execFileSync('zstd', ['-q', '-c', ...args], { input: data, maxBuffer: 1 << 28 });
+
+/** A zstd layer descriptor for `stored` (any bytes), whose uncompressed tar is `tar`. */
+function zstdLayer(l: Layout, stored: Buffer, tar: Buffer): LayerDesc {
+  const { digest, size } = l.blob(stored);
+  return { mediaType: MT.layerZstd, digest, size, diffId: sha256(tar) };
+}
+
+test('zstd layers: single and multiple frames, skippable frames, diff_id checked', async () => {
   const l = new Layout();
-  const z = l.layer([{ name: 'f', data: 'x' }], { gzip: false, mediaType: MT.layerZstd });
-  l.writeIndex([{ desc: l.image([z]), tag: 'z' }]);
+  const big = Buffer.alloc(3 << 20, 'z');
+  const tar1 = makeTar([
+    { name: 'etc/', type: 'dir' },
+    { name: 'etc/zstd', data: 'from zstd\n' },
+    { name: 'big', data: big },
+  ]);
+  // two frames (as pzstd and zstd:chunked write) with a skippable frame between them
+  const tar2 = makeTar([{ name: 'second', data: 'frame two\n' }]);
+  const half = Math.floor(tar2.length / 2);
+  const skippable = Buffer.concat([
+    Buffer.from([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0]),
+    Buffer.from('skip'),
+  ]);
+  const multi = Buffer.concat([
+    zstd(tar2.subarray(0, half)),
+    skippable,
+    zstd(tar2.subarray(half), '--no-check'),
+  ]);
+  l.writeIndex([
+    { desc: l.image([zstdLayer(l, zstd(tar1, '-19'), tar1), zstdLayer(l, multi, tar2)]), tag: 'z' },
+  ]);
+  const d = dest();
+  const stats = await unpackImage(await resolveImage(`oci:${l.dir}:z`), d);
+  assert.is(readFileSync(path.join(d, 'etc/zstd'), 'utf8'), 'from zstd\n');
+  assert.ok(readFileSync(path.join(d, 'big')).equals(big));
+  assert.is(readFileSync(path.join(d, 'second'), 'utf8'), 'frame two\n');
+  assert.is(stats.layers, 2);
+  // a zstd layer whose content is not its diff_id
+  const other = makeTar([{ name: 'x', data: 'x' }]);
+  l.writeIndex([
+    { desc: l.image([{ ...zstdLayer(l, zstd(other), other), diffId: sha256('lie') }]), tag: 'bad' },
+  ]);
   await rejects(
-    unpackImage(await resolveImage(`oci:${l.dir}:z`), dest()),
-    'ERR_IMAGE_LAYER_UNSUPPORTED',
-    MT.layerZstd,
+    unpackImageAtomic(await resolveImage(`oci:${l.dir}:bad`), dest()),
+    'ERR_IMAGE_DIGEST_MISMATCH',
+    'diff_id',
   );
+});
+
+test('hostile zstd: huge windows, dictionaries, reserved bits, truncation, garbage, not zstd', async () => {
+  const l = new Layout();
+  const tar = makeTar([{ name: 'f', data: 'x'.repeat(1000) }]);
+  const good = zstd(tar);
+  // frame header: magic, descriptor, window descriptor (no single segment)
+  const frame = (fhd: number, extra: number[]) =>
+    Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, fhd, ...extra]), Buffer.from([1, 0, 0])]);
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['a 2 GiB window', frame(0x00, [0xa8]), /window/],
+    ['a single-segment frame of 4 GiB', frame(0xe0, [0, 0, 0, 0, 1, 0, 0, 0]), /window/],
+    ['a dictionary', frame(0x01, [0x50, 7]), /dictionary/],
+    ['a reserved bit', frame(0x08, [0x50]), /reserved/],
+    ['truncation', good.subarray(0, good.length - 6), /truncated|EOF/i],
+    ['garbage after the last frame', Buffer.concat([good, Buffer.from('garbage!')]), /garbage/],
+    ['no zstd at all', gzipSync(tar), /magic/],
+    ['an empty stream', Buffer.alloc(0), /no frame/],
+  ];
+  for (const [what, stored, message] of cases) {
+    l.writeIndex([{ desc: l.image([zstdLayer(l, stored, tar)]), tag: 't' }]);
+    const d = dest();
+    const e = await rejects(
+      unpackImageAtomic(await resolveImage(`oci:${l.dir}:t`), d),
+      'ERR_IMAGE_LAYER_INVALID',
+    );
+    assert.match(e.message, message, what);
+    assert.match(e.message, /sha256:[a-f0-9]{64}/, `${what}: the error names the layer`);
+    assert.not.ok(existsSync(d), `${what}: nothing is left`);
+  }
+});
+
+test('unknown layer media types are refused', async () => {
+  const l = new Layout();
   const u = l.layer([{ name: 'f', data: 'x' }], {
     gzip: false,
     mediaType: 'application/x-unknown',

@@ -1,6 +1,14 @@
 /** Writes OCI image layouts for tests. Not part of the package. */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -166,4 +174,62 @@ export class Layout {
     this.writeIndex([{ desc, tag: 'latest' }]);
     return `oci:${this.dir}:latest`;
   }
+}
+
+/** A tar of a directory tree (an OCI layout becomes an oci-archive), names relative to it. */
+export function treeTar(dir: string, extra: ReadonlyArray<TarSpec> = []): Buffer {
+  const specs: TarSpec[] = [];
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(path.join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (statSync(path.join(dir, r)).isDirectory()) {
+        specs.push({ name: `${r}/`, type: 'dir' });
+        walk(r);
+      } else specs.push({ name: r, data: readFileSync(path.join(dir, r)) });
+    }
+  };
+  walk('');
+  return makeTar([...specs, ...extra]);
+}
+
+/** One image of a docker archive: its layer tars (stored as given) and config. */
+export interface DockerArchiveImage {
+  layers: ReadonlyArray<{ stored: Buffer; tar: Buffer }>;
+  repoTags?: string[];
+  config?: Record<string, unknown>;
+  editConfig?: (c: Record<string, unknown>) => unknown;
+  /** Rename the config member (default `<sha256 of it>.json`). */
+  configName?: string;
+  layerSources?: Record<string, unknown>;
+  /** Leave layer i out of the archive. */
+  omitLayer?: number;
+}
+
+/** Builds a `docker save` style archive (manifest.json, `<hex>.json`, `<n>/layer.tar`). */
+export function dockerArchive(images: ReadonlyArray<DockerArchiveImage>): Buffer {
+  const specs: TarSpec[] = [];
+  const manifest = images.map((img, n) => {
+    const cfg: Record<string, unknown> = {
+      architecture: 'amd64',
+      os: 'linux',
+      config: img.config ?? { Cmd: ['/bin/sh'] },
+      rootfs: { type: 'layers', diff_ids: img.layers.map((l) => sha256(l.tar)) },
+    };
+    const data = Buffer.from(JSON.stringify(img.editConfig?.(cfg) ?? cfg));
+    const configName = img.configName ?? `${sha256(data).slice(7)}.json`;
+    specs.push({ name: configName, data });
+    const layers = img.layers.map((l, i) => {
+      const name = `img${n}-layer${i}/layer.tar`;
+      if (img.omitLayer !== i) specs.push({ name, data: l.stored });
+      return name;
+    });
+    return {
+      Config: configName,
+      RepoTags: img.repoTags ?? null,
+      Layers: layers,
+      ...(img.layerSources && { LayerSources: img.layerSources }),
+    };
+  });
+  specs.unshift({ name: 'manifest.json', data: JSON.stringify(manifest) });
+  return makeTar(specs);
 }

@@ -1,0 +1,473 @@
+/**
+ * Images: docker:// from a real registry on loopback (anonymous and with htpasswd credentials;
+ * by tag, by digest, from a multi-platform index; gzip and zstd layers), oci-archive: and
+ * docker-archive: images, the shared cache (a warm launch unpacks nothing, parallel first
+ * launches unpack once, a killed unpack is recovered), --disable-cache, berth pull and
+ * berth cache — as root and as the unprivileged user.
+ */
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  berth,
+  ensureUser,
+  isRoot,
+  type Profile,
+  type RunOptions,
+  startBerth,
+  type User,
+  waitFor,
+  workDir,
+} from '../src/harness.js';
+import { buildTestImage, type TestImage } from '../src/images.js';
+import {
+  addManyFilesImage,
+  addPlatformIndex,
+  addZstdImage,
+  HOST_ARCH,
+  type Registry,
+  skopeoCopy,
+  startRegistry,
+  writeHtpasswd,
+} from '../src/registry.js';
+
+if (!isRoot()) {
+  console.error(
+    'the e2e suite must run as root: it creates the unprivileged user it runs berth as',
+  );
+  process.exit(1);
+}
+
+const PROFILES_HERE: Profile[] = ['root', 'user'];
+const USERNAME = 'berth';
+const PASSWORD = 'pw-e2e-0123';
+/** What the test image's third layer holds (the proof a run used the right image). */
+const MOTD = 'layer 3 is uncompressed\n';
+
+let user: User;
+let work: string;
+let image: TestImage;
+let anon: Registry;
+let secured: Registry;
+let pushedDigest: string;
+let ociArchive: string;
+let dockerArchive: string;
+let caches = 0;
+
+/** A fresh, empty cache directory the profile owns. */
+async function freshCache(profile: Profile): Promise<string> {
+  const dir = path.join(work, `cache-${profile}-${++caches}`);
+  await mkdir(dir, { mode: 0o700 });
+  if (profile !== 'root') await chown(dir, user.uid, user.gid);
+  return dir;
+}
+
+const sharedCache: Record<string, string> = {};
+async function opts(profile: Profile, extra: Partial<RunOptions> = {}): Promise<RunOptions> {
+  sharedCache[profile] ??= await freshCache(profile);
+  return {
+    profile,
+    runtime: 'crun',
+    user,
+    cacheDir: sharedCache[profile] as string,
+    timeout: 120_000,
+    ...extra,
+  };
+}
+
+const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
+const UNPACKED = /^berth: unpacked layer /gm;
+const DOWNLOADED = /^berth: downloaded layer /gm;
+
+/** The rootfs trees of a cache, and its temporary trees. */
+async function trees(cacheDir: string): Promise<{ done: string[]; tmp: string[] }> {
+  const names = await readdir(path.join(cacheDir, 'rootfs')).catch(() => [] as string[]);
+  return {
+    done: names.filter((n) => !n.includes('.tmp-') && !n.endsWith('.json')),
+    tmp: names.filter((n) => n.includes('.tmp-') && !n.includes('.json')),
+  };
+}
+
+test.before(async () => {
+  user = ensureUser();
+  work = await workDir('berth-e2e-images-');
+  const layout = path.join(work, 'layout');
+  image = await buildTestImage(layout, 'test');
+  await addPlatformIndex(layout, 'test', 'multi');
+  await addZstdImage(layout, 'test', 'zstd');
+  await addManyFilesImage(layout, 'test', 'many', 40_000);
+  await chmod(work, 0o755);
+
+  anon = await startRegistry(path.join(work, 'registry-anon'));
+  const htpasswd = path.join(work, 'htpasswd');
+  await writeHtpasswd(htpasswd, USERNAME, PASSWORD);
+  secured = await startRegistry(path.join(work, 'registry-auth'), htpasswd);
+
+  await skopeoCopy(`oci:${layout}:test`, `docker://${anon.host}/berth/test:v1`);
+  await skopeoCopy(`oci:${layout}:multi`, `docker://${anon.host}/berth/multi:latest`, ['--all']);
+  await skopeoCopy(`oci:${layout}:zstd`, `docker://${anon.host}/berth/zstd:v1`);
+  await skopeoCopy(`oci:${layout}:test`, `docker://${secured.host}/private/test:v1`, [
+    `--dest-creds=${USERNAME}:${PASSWORD}`,
+  ]);
+  const res = await fetch(`http://${anon.host}/v2/berth/test/manifests/v1`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  pushedDigest = res.headers.get('docker-content-digest') as string;
+  await res.body?.cancel();
+
+  ociArchive = path.join(work, 'test-oci.tar');
+  dockerArchive = path.join(work, 'test-docker.tar');
+  await skopeoCopy(`oci:${layout}:test`, `oci-archive:${ociArchive}:v1`);
+  await skopeoCopy(`oci:${layout}:test`, `docker-archive:${dockerArchive}:berth/test:v1`);
+  for (const f of [ociArchive, dockerArchive]) await chmod(f, 0o644);
+  console.log(
+    `e2e: registries ${anon.host} (anonymous) and ${secured.host} (htpasswd); test image ${pushedDigest}`,
+  );
+});
+
+test.after(async () => {
+  await anon?.stop();
+  await secured?.stop();
+  // The user's caches hold files of its subuids: removed as root with the work directory.
+  if (work)
+    await import('node:fs/promises').then((fs) => fs.rm(work, { recursive: true, force: true }));
+});
+
+function show(profile: Profile, what: string, detail = ''): void {
+  console.log(`  ok [${profile}] ${what}${detail ? ` -> ${detail}` : ''}`);
+}
+
+for (const profile of PROFILES_HERE) {
+  const tag = `[${profile}]`;
+
+  test(`${tag} pull by tag: one line per layer, the digest on stdout; then a run downloads and unpacks nothing`, async () => {
+    const o = await opts(profile, { cacheDir: await freshCache(profile) });
+    const ref = `docker://${anon.host}/berth/test:v1`;
+    const p = await berth(['pull', '--no-https', ref], o);
+    assert.is(p.code, 0, p.stderr);
+    assert.is(p.stdout, `${pushedDigest}\n`);
+    assert.is(count(p.stderr, DOWNLOADED), 3, p.stderr);
+    assert.is(count(p.stderr, UNPACKED), 3, p.stderr);
+    const r = await berth(
+      ['exec', '--no-https', ref, 'sh', '-c', 'cat /etc/motd; stat -c %u /owned/root'],
+      o,
+    );
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, `${MOTD}0\n`);
+    assert.is(count(r.stderr, DOWNLOADED) + count(r.stderr, UNPACKED), 0, r.stderr);
+    const q = await berth(
+      ['pull', '--quiet', '--no-https', ref],
+      await opts(profile, { cacheDir: await freshCache(profile) }),
+    );
+    assert.is(q.code, 0, q.stderr);
+    assert.is(q.stderr, '', '--quiet prints nothing but the digest');
+    assert.is(q.stdout, `${pushedDigest}\n`);
+    show(profile, 'pull then run', pushedDigest.slice(0, 19));
+  });
+
+  test(`${tag} docker:// by digest, and zstd layers`, async () => {
+    const o = await opts(profile);
+    const r = await berth(
+      [
+        'exec',
+        '--no-https',
+        `docker://${anon.host}/berth/test@${pushedDigest}`,
+        'cat',
+        '/etc/motd',
+      ],
+      o,
+    );
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, MOTD);
+    const z = await berth(
+      [
+        'exec',
+        '--no-https',
+        `docker://${anon.host}/berth/zstd:v1`,
+        'sh',
+        '-c',
+        'cat /etc/motd /data/file',
+      ],
+      o,
+    );
+    assert.is(z.code, 0, z.stderr);
+    assert.is(z.stdout, `${MOTD}hello from layer 2\n`);
+    show(profile, 'by digest; zstd layers');
+  });
+
+  test(`${tag} a multi-platform index (arm64 listed first): the host's platform, --platform, and an error listing what exists`, async () => {
+    const o = await opts(profile);
+    const ref = `docker://${anon.host}/berth/multi`;
+    const host = await berth(['exec', '--no-https', ref, 'cat', '/platform'], o);
+    assert.is(host.code, 0, host.stderr);
+    assert.is(host.stdout, `${HOST_ARCH}\n`);
+    const arm = await berth(
+      ['exec', '--no-https', '--platform', 'linux/arm64', ref, 'cat', '/platform'],
+      o,
+    );
+    assert.is(arm.code, 0, arm.stderr);
+    assert.is(arm.stdout, 'arm64\n');
+    const none = await berth(['exec', '--no-https', '--platform', 'linux/s390x', ref, 'true'], o);
+    assert.is(none.code, 255);
+    assert.match(none.stderr, /no manifest for linux\/s390x/);
+    assert.match(none.stderr, /linux\/arm64\/v8, linux\/amd64/);
+    show(profile, 'platforms', `${host.stdout.trim()}, ${arm.stdout.trim()}`);
+  });
+
+  test(`${tag} credentials: refused without, accepted from --authfile, flags, environment and $XDG_RUNTIME_DIR`, async () => {
+    const o = await opts(profile);
+    const ref = `docker://${secured.host}/private/test:v1`;
+    const args = (...a: string[]) => ['exec', '--no-https', ...a, ref, 'cat', '/etc/motd'];
+    const denied = await berth(args(), o);
+    assert.is(denied.code, 255);
+    assert.match(denied.stderr, /requires authentication/);
+    assert.match(denied.stderr, /hint: .*--authfile/);
+    const wrong = await berth(args('--docker-username', USERNAME, '--docker-password', 'nope'), o);
+    assert.is(wrong.code, 255);
+    assert.match(wrong.stderr, /refused the credentials/);
+
+    const dir = path.join(work, `auth-${profile}`);
+    await mkdir(path.join(dir, 'containers'), { recursive: true });
+    const auth = JSON.stringify({
+      auths: {
+        [secured.host]: { auth: Buffer.from(`${USERNAME}:${PASSWORD}`).toString('base64') },
+      },
+    });
+    await writeFile(path.join(dir, 'auth.json'), auth, { mode: 0o600 });
+    await writeFile(path.join(dir, 'containers', 'auth.json'), auth, { mode: 0o600 });
+    if (profile !== 'root') {
+      for (const p of [
+        dir,
+        path.join(dir, 'containers'),
+        path.join(dir, 'auth.json'),
+        path.join(dir, 'containers', 'auth.json'),
+      ])
+        await chown(p, user.uid, user.gid);
+    }
+    const viaFile = await berth(args('--authfile', path.join(dir, 'auth.json')), o);
+    assert.is(viaFile.code, 0, viaFile.stderr);
+    assert.is(viaFile.stdout, MOTD);
+    const viaFlags = await berth(
+      args('--docker-username', USERNAME, '--docker-password', PASSWORD),
+      await opts(profile, { cacheDir: await freshCache(profile) }),
+    );
+    assert.is(viaFlags.code, 0, viaFlags.stderr);
+    const viaEnv = await berth(
+      args(),
+      await opts(profile, { env: { DOCKER_USERNAME: USERNAME, DOCKER_PASSWORD: PASSWORD } }),
+    );
+    assert.is(viaEnv.code, 0, viaEnv.stderr);
+    const viaXdg = await berth(args(), await opts(profile, { env: { XDG_RUNTIME_DIR: dir } }));
+    assert.is(viaXdg.code, 0, viaXdg.stderr);
+    show(profile, 'htpasswd registry', 'authfile, flags, env, XDG_RUNTIME_DIR');
+  });
+
+  test(`${tag} oci-archive: and docker-archive: images, and bare archive paths`, async () => {
+    const o = await opts(profile);
+    for (const ref of [
+      `oci-archive:${ociArchive}:v1`,
+      `docker-archive:${dockerArchive}`,
+      `${ociArchive}:v1`,
+      dockerArchive,
+    ]) {
+      const r = await berth(
+        ['exec', ref, 'sh', '-c', 'cat /etc/motd; test ! -e /deleteme && ls /opaque'],
+        o,
+      );
+      assert.is(r.code, 0, `${ref}: ${r.stderr}`);
+      assert.is(r.stdout, `${MOTD}new\n`, ref);
+    }
+    show(profile, 'archives');
+  });
+
+  test(`${tag} a second launch does no unpacking: it runs the cached tree as it is`, async () => {
+    const o = await opts(profile, { cacheDir: await freshCache(profile) });
+    const first = await berth(['exec', image.ref, 'cat', '/etc/motd'], o);
+    assert.is(first.code, 0, first.stderr);
+    assert.is(count(first.stderr, UNPACKED), 3, first.stderr);
+    const { done } = await trees(o.cacheDir);
+    assert.is(done.length, 1);
+    const tree = path.join(o.cacheDir, 'rootfs', done[0] as string);
+    const before = await stat(tree);
+    // A file only the cached tree has: the second launch must see it.
+    await writeFile(path.join(tree, 'berth-e2e-marker'), 'from the cached tree\n');
+    const second = await berth(['exec', image.ref, 'cat', '/berth-e2e-marker', '/etc/motd'], o);
+    assert.is(second.code, 0, second.stderr);
+    assert.is(second.stdout, `from the cached tree\n${MOTD}`);
+    assert.is(count(second.stderr, UNPACKED), 0, second.stderr);
+    assert.is((await stat(tree)).ino, before.ino, 'the same tree');
+    assert.equal((await trees(o.cacheDir)).done, done);
+    show(profile, 'warm launch reuses the tree');
+  });
+
+  test(`${tag} 8 parallel first launches all succeed; the image is downloaded and unpacked once`, async () => {
+    const o = await opts(profile, { cacheDir: await freshCache(profile) });
+    const ref = `docker://${anon.host}/berth/test:v1`;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        startBerth(['exec', '--no-https', ref, 'cat', '/etc/motd'], o),
+      ),
+    );
+    const stderr = results.map((r) => String(r.stderr)).join('');
+    for (const r of results) {
+      assert.is(r.exitCode, 0, String(r.stderr));
+      assert.is(String(r.stdout), MOTD);
+    }
+    assert.is(count(stderr, DOWNLOADED), 3, `each layer downloaded once:\n${stderr}`);
+    assert.is(count(stderr, UNPACKED), 3, `one unpack of 3 layers:\n${stderr}`);
+    const t = await trees(o.cacheDir);
+    assert.is(t.done.length, 1);
+    assert.equal(t.tmp, []);
+    show(profile, '8 parallel launches', '1 download, 1 unpack');
+  });
+
+  test(`${tag} kill -9 in the middle of an unpack leaves nothing trusted; the next launch succeeds`, async () => {
+    const o = await opts(profile, { cacheDir: await freshCache(profile) });
+    const ref = `oci:${image.layout}:many`;
+    const child = startBerth(['exec', ref, 'cat', '/etc/motd'], o);
+    const tmp = await waitFor(
+      async () => (await trees(o.cacheDir)).tmp[0],
+      60_000,
+      'the unpack to start',
+    );
+    // The process that unpacks: berth itself as root, its worker in the user namespace otherwise.
+    const victim =
+      profile === 'root'
+        ? (child.pid as number)
+        : await waitFor(() => workerOf(child.pid as number), 10_000, 'the unpack worker');
+    assert.is((await trees(o.cacheDir)).done.length, 0, 'killed before the unpack finished');
+    process.kill(victim, 'SIGKILL');
+    const killed = await child;
+    assert.is.not(killed.exitCode, 0);
+    const after = await trees(o.cacheDir);
+    assert.equal(after.done, [], 'nothing complete was left');
+    assert.ok(after.tmp.includes(tmp), 'the half-written tree is only a temporary');
+    const next = await berth(['exec', ref, 'sh', '-c', 'cat /etc/motd; ls /many/d39 | wc -l'], o);
+    assert.is(next.code, 0, next.stderr);
+    assert.is(next.stdout, `${MOTD}1000\n`);
+    const final = await trees(o.cacheDir);
+    assert.is(final.done.length, 1);
+    assert.equal(final.tmp, [], 'the stale temporary tree was removed');
+    show(profile, 'kill -9 mid-unpack', `killed pid ${victim}, then recovered`);
+  });
+
+  test(`${tag} --disable-cache: works and leaves nothing in the cache or the temporary directory`, async () => {
+    const cacheDir = await freshCache(profile);
+    const tmpdir = await freshCache(profile);
+    const o = await opts(profile, { cacheDir, env: { TMPDIR: tmpdir } });
+    const r = await berth(
+      [
+        'exec',
+        '--no-https',
+        '--disable-cache',
+        `docker://${anon.host}/berth/test:v1`,
+        'cat',
+        '/etc/motd',
+      ],
+      o,
+    );
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, MOTD);
+    assert.equal(await readdir(cacheDir), []);
+    assert.equal(
+      (await readdir(tmpdir)).filter((n) => n.startsWith('berth-nocache-')),
+      [],
+      'the temporary cache was removed',
+    );
+    show(profile, '--disable-cache');
+  });
+
+  test(`${tag} cache list --json and cache clean: one image, leftovers, everything (subuid-owned trees too)`, async () => {
+    const o = await opts(profile, { cacheDir: await freshCache(profile) });
+    const ref = `docker://${anon.host}/berth/test:v1`;
+    assert.is((await berth(['pull', '-q', '--no-https', ref], o)).code, 0);
+    assert.is((await berth(['pull', '-q', `oci:${image.layout}:zstd`], o)).code, 0);
+    const list = await berth(['cache', 'list', '--json'], o);
+    assert.is(list.code, 0, list.stderr);
+    const listing = JSON.parse(list.stdout) as {
+      images: Array<{ refs: string[]; manifestDigest: string; bytes: number; path: string }>;
+      blobs: { count: number };
+    };
+    assert.is(listing.images.length, 2);
+    const pulled = listing.images.find((e) => e.refs.includes(ref));
+    assert.ok(pulled, list.stdout);
+    assert.ok(pulled.bytes > 0);
+    assert.is(listing.blobs.count, 5, 'manifest, config and 3 layers');
+    const table = await berth(['cache', 'list'], o);
+    assert.match(table.stdout, /IMAGE\s+DIGEST\s+VARIANT\s+SIZE\s+LAST USED/);
+    assert.match(table.stdout, new RegExp(ref.replace(/[/.]/g, '\\$&')));
+
+    // A leftover of an interrupted unpack, owned (for the user) by one of its subuids.
+    const leftover = `${pulled.path}.tmp-e2eleftover`;
+    await mkdir(path.join(leftover, 'sub'), { recursive: true });
+    await writeFile(path.join(leftover, 'sub', 'f'), 'x');
+    if (profile !== 'root') {
+      const sub = await firstSubid(user.name);
+      for (const p of [path.join(leftover, 'sub', 'f'), path.join(leftover, 'sub'), leftover])
+        await chown(p, sub + 1000, sub + 1000);
+      await chmod(path.join(leftover, 'sub'), 0o500);
+    }
+    const plain = await berth(['cache', 'clean'], o);
+    assert.is(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /removed 0 images, 0 blobs and 1 leftovers/);
+    assert.not.ok(await stat(leftover).catch(() => undefined), 'the leftover is gone');
+
+    const clean = await berth(['cache', 'clean', ref], o);
+    assert.is(clean.code, 0, clean.stderr);
+    // the zstd image shares the config blob, which is kept
+    assert.match(clean.stdout, /removed 1 images, 4 blobs/, clean.stdout);
+    await assert.not.ok(await stat(pulled.path).catch(() => undefined), 'the tree is gone');
+    const unknown = await berth(['cache', 'clean', 'docker://nothing/here:v0'], o);
+    assert.is(unknown.code, 255);
+    assert.match(unknown.stderr, /no cached image matches/);
+    const all = await berth(['cache', 'clean', '--all'], o);
+    assert.is(all.code, 0, all.stderr);
+    assert.equal(await readdir(o.cacheDir), []);
+    show(profile, 'cache list and clean');
+  });
+}
+
+test('[user] pull on a terminal draws progress bars', async () => {
+  const o = await opts('user', { cacheDir: await freshCache('user'), pty: true });
+  const r = await berth(['pull', '--no-https', `docker://${anon.host}/berth/test:v1`], o);
+  assert.is(r.code, 0, r.stdout);
+  assert.match(r.stdout, /layer 1\/3 [0-9a-f]{12} downloaded\s+\[=+\]/);
+  assert.match(r.stdout, /unpacked\s+\[=+\] .*B\/s/);
+  assert.ok(r.stdout.includes('\u001b[3A'), 'bars are redrawn in place');
+  show('user', 'terminal progress bars');
+});
+
+/** The first subordinate uid of `name`. */
+async function firstSubid(name: string): Promise<number> {
+  const line = (await readFile('/etc/subuid', 'utf8'))
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
+  return Number(line?.split(':')[1]);
+}
+
+/** The unpack worker started (through unshare) by berth process `pid`, if it runs yet. */
+async function workerOf(pid: number): Promise<number | undefined> {
+  const parents = new Map<number, number>();
+  const cmdlines = new Map<number, string>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const st = await readFile(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+      cmdlines.set(
+        Number(name),
+        (await readFile(`/proc/${name}/cmdline`, 'utf8')).replace(/\0/g, ' '),
+      );
+    } catch {
+      // gone
+    }
+  }
+  for (const [p, cmd] of cmdlines) {
+    if (!cmd.includes('unpack-worker.js')) continue;
+    for (let q: number | undefined = p; q && q > 1; q = parents.get(q)) if (q === pid) return p;
+  }
+  return undefined;
+}
+
+test.run();

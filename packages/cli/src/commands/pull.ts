@@ -1,0 +1,69 @@
+import { pull } from '@berth/launcher';
+import type { Argv, CommandModule } from 'yargs';
+import { createProgress } from '../progress.js';
+import { type Io, warn } from '../render.js';
+import { IMAGE_OPTIONS, IMAGE_REFERENCE_HELP, imageOptions } from './image-options.js';
+
+interface PullArgs {
+  image: string;
+  [option: string]: unknown;
+}
+
+/** `berth pull IMAGE`: fetch and unpack an image into the cache, with progress. */
+export function pullCommand(
+  io: Io,
+  setExit: (code: number) => void,
+): CommandModule<object, PullArgs> {
+  return {
+    command: 'pull <image>',
+    describe: 'fetch an image and unpack it into the cache, so that launches start at once',
+    builder: (y) =>
+      (y as Argv)
+        .options(IMAGE_OPTIONS as never)
+        .options({
+          fakeroot: {
+            alias: 'f',
+            type: 'boolean',
+            description: 'prepare the rootfs --fakeroot launches use',
+          },
+          quiet: { alias: 'q', type: 'boolean', description: 'print no warnings or progress' },
+        })
+        .parserConfiguration({ 'boolean-negation': false })
+        .positional('image', { type: 'string', description: IMAGE_REFERENCE_HELP })
+        .usage('berth pull [options] IMAGE\n\nfetch an image and unpack it into the cache')
+        .example([
+          ['berth pull docker://alpine:3.20', 'Docker Hub: docker.io/library/alpine:3.20'],
+          [
+            'berth pull --platform linux/arm64 docker://ghcr.io/org/app@sha256:...',
+            'one platform of a multi-platform image, by digest',
+          ],
+        ])
+        .epilog(
+          'Prints the manifest digest on stdout. Progress goes to stderr: bars on a terminal, one line per layer otherwise.',
+        ) as unknown as Argv<PullArgs>,
+    handler: async (argv) => {
+      const quiet = argv.quiet === true;
+      const display = createProgress(io, { quiet });
+      try {
+        const result = await pull({
+          ...imageOptions(argv),
+          image: String(argv.image),
+          fakeroot: argv.fakeroot === true,
+          hostEnv: io.env,
+          onWarning: quiet ? undefined : (m) => warn(io, m),
+          onProgress: display.onProgress,
+        });
+        display.finish();
+        if (!quiet) {
+          io.stderr.write(
+            `berth: pulled ${result.image}${result.platform ? ` (${result.platform})` : ''}\n`,
+          );
+        }
+        io.stdout.write(`${result.manifestDigest}\n`);
+      } finally {
+        display.finish();
+      }
+      setExit(0);
+    },
+  };
+}

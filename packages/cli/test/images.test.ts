@@ -1,0 +1,238 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { launchOptions, splitAtImage } from '../src/commands/action.js';
+import { imageOptions } from '../src/commands/image-options.js';
+import { main } from '../src/index.js';
+import { createProgress, formatBytes } from '../src/progress.js';
+
+function io(env: Record<string, string> = {}, tty = false) {
+  const stdout = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => {
+    out += d;
+  });
+  stderr.on('data', (d) => {
+    err += d;
+  });
+  return { io: { stdout, stderr, env }, out: () => out, err: () => err };
+}
+
+const dirs: string[] = [];
+process.on('exit', () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const temp = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'berth-cli-'));
+  dirs.push(d);
+  return d;
+};
+
+test('the image flags take values where they should, on run/exec/shell', () => {
+  assert.equal(splitAtImage(['exec', '--platform', 'linux/arm64', 'docker://a', 'id']), [
+    'exec',
+    '--platform',
+    'linux/arm64',
+    'docker://a',
+    '--',
+    'id',
+  ]);
+  assert.equal(
+    splitAtImage(['run', '--authfile', '/a.json', '--no-https', '--disable-cache', 'img', '-x']),
+    ['run', '--authfile', '/a.json', '--no-https', '--disable-cache', 'img', '--', '-x'],
+  );
+  const o = launchOptions(
+    'exec',
+    {
+      image: 'docker://x',
+      platform: 'linux/arm/v7',
+      authfile: '/auth.json',
+      'docker-username': 'u',
+      'docker-password': 'p',
+      'no-https': true,
+      'disable-cache': true,
+    },
+    io().io,
+  );
+  assert.is(o.platform, 'linux/arm/v7');
+  assert.is(o.authFile, '/auth.json');
+  assert.is(o.dockerUsername, 'u');
+  assert.is(o.dockerPassword, 'p');
+  assert.is(o.noHttps, true);
+  assert.is(o.disableCache, true);
+  assert.equal(imageOptions({ nohttps: true }), { noHttps: true, disableCache: false });
+});
+
+test('--no-https is a flag of its own (not a negated --https)', async () => {
+  const t = io({ BERTH_CACHEDIR: temp() });
+  const code = await main(['pull', '--no-https', 'oci:/does/not/exist:x'], t.io);
+  assert.is(code, 255);
+  assert.match(t.err(), /^berth: image .* not found/);
+  const help = io();
+  assert.is(await main(['pull', '--help'], help.io), 0);
+  for (const f of ['--platform', '--authfile', '--docker-username', '--no-https', '--quiet'])
+    assert.ok(help.out().includes(f), f);
+});
+
+test('pull: an OCI layout into the cache, digest on stdout, one line per layer', async () => {
+  // a minimal layout: one empty layer
+  const dir = temp();
+  const layout = path.join(dir, 'layout');
+  const { createHash } = await import('node:crypto');
+  const { gzipSync } = await import('node:zlib');
+  mkdirSync(path.join(layout, 'blobs', 'sha256'), { recursive: true });
+  const put = (b: Buffer) => {
+    const d = createHash('sha256').update(b).digest('hex');
+    writeFileSync(path.join(layout, 'blobs', 'sha256', d), b);
+    return { digest: `sha256:${d}`, size: b.length };
+  };
+  const tar = Buffer.alloc(1024);
+  const layer = put(gzipSync(tar));
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: {
+          type: 'layers',
+          diff_ids: [`sha256:${createHash('sha256').update(tar).digest('hex')}`],
+        },
+      }),
+    ),
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+      }),
+    ),
+  );
+  writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(
+    path.join(layout, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': 'v1' },
+        },
+      ],
+    }),
+  );
+  const cache = path.join(dir, 'cache');
+  // the unprivileged path needs subuids; as root the unpack runs in-process
+  if (process.getuid?.() !== 0) return;
+  const t = io({ BERTH_CACHEDIR: cache });
+  assert.is(await main(['pull', `oci:${layout}:v1`], t.io), 0, t.err());
+  assert.is(t.out(), `${manifest.digest}\n`);
+  assert.match(t.err(), /^berth: unpacked layer 1\/1 [0-9a-f]{12} /m);
+  const list = io({ BERTH_CACHEDIR: cache });
+  assert.is(await main(['cache', 'list', '--json'], list.io), 0, list.err());
+  const listing = JSON.parse(list.out());
+  assert.is(listing.images.length, 1);
+  assert.equal(listing.images[0].refs, [`oci:${layout}:v1`]);
+  const quiet = io({ BERTH_CACHEDIR: path.join(dir, 'cache2') });
+  assert.is(await main(['pull', '-q', `oci:${layout}:v1`], quiet.io), 0);
+  assert.is(quiet.err(), '');
+  const clean = io({ BERTH_CACHEDIR: cache });
+  assert.is(await main(['cache', 'clean', '--all'], clean.io), 0, clean.err());
+  assert.match(clean.out(), /^removed 1 images/);
+});
+
+test('progress: one line per finished layer off a terminal, bars on one, nothing when quiet', () => {
+  const events = [
+    {
+      phase: 'download',
+      image: 'i',
+      layer: 1,
+      layers: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+      bytes: 500,
+      size: 1000,
+      done: false,
+      cached: false,
+    },
+    {
+      phase: 'download',
+      image: 'i',
+      layer: 1,
+      layers: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+      bytes: 1000,
+      size: 1000,
+      done: true,
+      cached: false,
+    },
+    {
+      phase: 'download',
+      image: 'i',
+      layer: 2,
+      layers: 2,
+      digest: `sha256:${'b'.repeat(64)}`,
+      bytes: 5,
+      size: 5,
+      done: true,
+      cached: true,
+    },
+    { phase: 'unpack-start', image: 'i', layers: 2 },
+    {
+      phase: 'unpack-layer',
+      layer: 1,
+      layers: 2,
+      digest: `sha256:${'a'.repeat(64)}`,
+      bytes: 1000,
+      size: 1000,
+      entries: 3,
+      done: true,
+    },
+    {
+      phase: 'unpack-layer',
+      layer: 2,
+      layers: 2,
+      digest: `sha256:${'b'.repeat(64)}`,
+      bytes: 5,
+      size: 5,
+      entries: 4,
+      done: true,
+    },
+    { phase: 'unpack-done', image: 'i', entries: 4 },
+  ] as const;
+  const plain = io();
+  const p = createProgress(plain.io, { quiet: false });
+  for (const e of events) p.onProgress?.(e);
+  p.finish();
+  assert.is(
+    plain.err(),
+    [
+      'berth: downloaded layer 1/2 aaaaaaaaaaaa (1.00 kB)',
+      'berth: layer 2/2 bbbbbbbbbbbb already downloaded',
+      'berth: unpacked layer 1/2 aaaaaaaaaaaa (1.00 kB, 3 entries so far)',
+      'berth: unpacked layer 2/2 bbbbbbbbbbbb (5 B, 4 entries so far)',
+      'berth: unpacked i (4 entries)',
+      '',
+    ].join('\n'),
+  );
+  const tty = io({}, true);
+  const q = createProgress(tty.io, { quiet: false });
+  for (const e of events) q.onProgress?.(e);
+  q.finish();
+  assert.match(tty.err(), /layer 1\/2 aaaaaaaaaaaa downloaded\s+\[=+\] 1\.00 kB\/1\.00 kB/);
+  assert.match(tty.err(), /layer 2\/2 bbbbbbbbbbbb unpacked\s+\[=+\]/);
+  assert.ok(tty.err().includes('\u001b[2A'), 'redrawn in place');
+  const silent = io({}, true);
+  const s = createProgress(silent.io, { quiet: true });
+  assert.is(s.onProgress, undefined);
+  assert.is(formatBytes(1_500_000), '1.50 MB');
+});
+
+test.run();
