@@ -1,4 +1,4 @@
-import { BerthError } from '@berth/errors';
+import { AttachError } from './errors.js';
 
 export const DEFAULT_DETACH_KEYS = 'ctrl-p,ctrl-q';
 
@@ -32,8 +32,55 @@ export function parseDetachKeys(spec: string): Buffer {
   return Buffer.from(bytes);
 }
 
-function invalid(spec: string, key: string): BerthError {
-  return new BerthError('ERR_ATTACH_DETACH_KEYS', `invalid detach key "${key}" in "${spec}"`, {
+function invalid(spec: string, key: string): AttachError {
+  return new AttachError('ERR_ATTACH_DETACH_KEYS', `invalid detach key "${key}" in "${spec}"`, {
     hint: 'use keys like ctrl-p,ctrl-q: a comma-separated list of ctrl-<letter> or single characters',
   });
+}
+
+/**
+ * Watches input for the detach sequence, as podman does: bytes that could start the sequence
+ * are held back until it is complete (detach) or broken (they are passed on with the rest).
+ */
+export class DetachKeyMatcher {
+  readonly keys: Buffer;
+  #held = 0;
+
+  constructor(keys: Buffer) {
+    this.keys = keys;
+  }
+
+  /**
+   * Feeds a chunk of input: `forward` is what to send to the container; `detached` is true when
+   * the sequence completed (what followed it in the chunk is dropped).
+   */
+  push(chunk: Buffer): { forward: Buffer; detached: boolean } {
+    if (this.keys.length === 0) return { forward: chunk, detached: false };
+    const out: number[] = [];
+    for (const byte of chunk) {
+      if (byte === this.keys[this.#held]) {
+        this.#held++;
+        if (this.#held === this.keys.length) {
+          this.#held = 0;
+          return { forward: Buffer.from(out), detached: true };
+        }
+        continue;
+      }
+      // the sequence broke: pass on what was held, then retry this byte as a new start
+      for (let i = 0; i < this.#held; i++) out.push(this.keys[i] as number);
+      this.#held = 0;
+      if (byte === this.keys[0]) {
+        this.#held = 1;
+        if (this.keys.length === 1) return { forward: Buffer.from(out), detached: true };
+      } else out.push(byte);
+    }
+    return { forward: Buffer.from(out), detached: false };
+  }
+
+  /** Bytes held back (a partial sequence), to pass on at end of input. */
+  flush(): Buffer {
+    const held = this.keys.subarray(0, this.#held);
+    this.#held = 0;
+    return Buffer.from(held);
+  }
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseOptions } from '@berth/errors';
 import * as v from 'valibot';
 
@@ -18,8 +19,39 @@ export const ConmonArgsOptionsSchema = v.object({
   logPath: v.optional(v.string()),
   /** `-t` (terminal) or `-i` (stdin pipe); never both. */
   stdio: v.optional(v.picklist(['terminal', 'stdin', 'none']), 'none'),
+  /** Run after the container exits: the program (absolute) and its arguments. */
+  exitCommand: v.optional(v.array(v.string())),
 });
 export type ConmonArgsOptions = v.InferInput<typeof ConmonArgsOptionsSchema>;
+
+/** The files conmon and the runtime write for a container, all in its state directory. */
+export interface ConmonFiles {
+  /** The container's init pid (written by the runtime). */
+  containerPid: string;
+  /** The daemonized conmon's pid. */
+  conmonPid: string;
+  /** The runtime's own log (`--log`, JSON lines): its error on a failed create. */
+  runtimeLog: string;
+  /** Default k8s-file log of the container's output. */
+  log: string;
+  /** Directory of the exit file. */
+  exitDir: string;
+  /** `<exitDir>/<id>`: the exit status, written when the container exits. */
+  exitFile: string;
+  persistDir: string;
+}
+
+export function conmonFiles(stateDir: string, id: string): ConmonFiles {
+  return {
+    containerPid: path.join(stateDir, 'container.pid'),
+    conmonPid: path.join(stateDir, 'conmon.pid'),
+    runtimeLog: path.join(stateDir, 'runtime.log'),
+    log: path.join(stateDir, 'container.log'),
+    exitDir: path.join(stateDir, 'exits'),
+    exitFile: path.join(stateDir, 'exits', id),
+    persistDir: path.join(stateDir, 'persist'),
+  };
+}
 
 /**
  * The conmon 2.1 command line that creates a container (reference conmon-runtime §2 and §3.4):
@@ -27,6 +59,7 @@ export type ConmonArgsOptions = v.InferInput<typeof ConmonArgsOptionsSchema>;
  */
 export function conmonArgs(options: ConmonArgsOptions): string[] {
   const o = parseOptions(ConmonArgsOptionsSchema, options, 'conmon options');
+  const files = conmonFiles(o.stateDir, o.id);
   const args = [
     '--api-version',
     '1',
@@ -42,23 +75,27 @@ export function conmonArgs(options: ConmonArgsOptions): string[] {
     '--runtime-arg',
     '--log',
     '--runtime-arg',
-    `${o.stateDir}/runtime.log`,
+    files.runtimeLog,
     '--runtime-arg',
     '--log-format=json',
     '--bundle',
     o.bundle,
     '--full-attach',
     '--container-pidfile',
-    `${o.stateDir}/container.pid`,
+    files.containerPid,
     '--conmon-pidfile',
-    `${o.stateDir}/conmon.pid`,
+    files.conmonPid,
     '--log-path',
-    o.logPath ?? `k8s-file:${o.stateDir}/container.log`,
+    o.logPath ?? `k8s-file:${files.log}`,
     '--exit-dir',
-    `${o.stateDir}/exits`,
+    files.exitDir,
     '--persist-dir',
-    `${o.stateDir}/persist`,
+    files.persistDir,
   ];
+  if (o.exitCommand && o.exitCommand.length > 0) {
+    const [program, ...rest] = o.exitCommand as [string, ...string[]];
+    args.push('--exit-command', program, ...rest.flatMap((a) => ['--exit-command-arg', a]));
+  }
   if (o.stdio === 'terminal') args.push('--terminal');
   if (o.stdio === 'stdin') args.push('--stdin');
   return args;

@@ -1,6 +1,26 @@
-export type { ConmonArgsOptions } from './args.js';
-export { ConmonArgsOptionsSchema, conmonArgs } from './args.js';
+export type { ConmonArgsOptions, ConmonFiles } from './args.js';
+export { ConmonArgsOptionsSchema, conmonArgs, conmonFiles } from './args.js';
+export type { ConmonContainer, CreateContainerOptions } from './create.js';
+export {
+  CONMON_BUNDLE_FILES,
+  CreateContainerOptionsSchema,
+  createContainer,
+  findConmon,
+  logTargets,
+  readExitStatus,
+  removeConmonFiles,
+  waitForExit,
+} from './create.js';
 export type { ConmonErrorCode } from './errors.js';
 export { ConmonError } from './errors.js';
+export type { K8sLogLine } from './log.js';
+export {
+  convertLogFile,
+  k8sLogToJsonLines,
+  LOG_CONVERTER_PATH,
+  logConverterCommand,
+  parseK8sLogLine,
+  parseRuntimeLog,
+} from './log.js';
 export type { SyncMessage } from './sync.js';
 export { parseSyncMessage } from './sync.js';

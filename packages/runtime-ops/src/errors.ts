@@ -5,7 +5,16 @@ export type RuntimeErrorCode =
   | 'ERR_RUNTIME_NOT_FOUND'
   | 'ERR_RUNTIME_UNKNOWN'
   | 'ERR_RUNTIME_STATE_DIR'
-  | 'ERR_RUNTIME_SPAWN';
+  | 'ERR_RUNTIME_SPAWN'
+  | 'ERR_RUNTIME_OP'
+  | 'ERR_RUNTIME_STATE_JSON'
+  | 'ERR_RUNTIME_NO_CONTAINER'
+  | 'ERR_RUNTIME_CONTAINER_EXISTS'
+  | 'ERR_RUNTIME_CONTAINER_STATE'
+  | 'ERR_RUNTIME_BUNDLE'
+  | 'ERR_RUNTIME_BUNDLE_LOCKED'
+  | 'ERR_RUNTIME_LOCK'
+  | 'ERR_RUNTIME_HOLDER';
 
 export class RuntimeError extends BerthError {
   declare readonly code: RuntimeErrorCode;

@@ -8,6 +8,22 @@ export {
   SYSTEM_SEARCH_PATH,
   which,
 } from './find.js';
+export type { HolderInfo } from './holder.js';
+export {
+  cgroupMaskPrefix,
+  ensureHolder,
+  findHolder,
+  HOLDER_FILE,
+  HOLDER_LOCK_FILE,
+  HolderInfoSchema,
+  holderAlive,
+  holderArgv,
+  nsenterPrefix,
+  startHolder,
+  stopHolder,
+  usernsOf,
+  withHolderLock,
+} from './holder.js';
 export type { CgroupLayout } from './host.js';
 export {
   CGROUP_MASK_PATH,
@@ -17,6 +33,36 @@ export {
   needsCgroupMask,
   runtimeStateRoot,
 } from './host.js';
+export type { LockOwner } from './lock.js';
+export {
+  BUNDLE_LOCK_FILE,
+  bundleLockPath,
+  isAlive,
+  LockOwnerSchema,
+  lockBundle,
+  readLock,
+  tryLock,
+  unlock,
+  unlockBundle,
+  withLock,
+} from './lock.js';
+export type { RuntimeContext, RuntimeOp } from './ops.js';
+export {
+  containerState,
+  deleteContainer,
+  execInContainer,
+  isUnknownContainer,
+  killContainer,
+  killSignal,
+  opArgs,
+  pauseContainer,
+  resumeContainer,
+  runtimeArgv,
+  runtimeOp,
+  startContainer,
+  updateContainer,
+  waitForState,
+} from './ops.js';
 export type { ExitStatus, ForegroundOptions, RunContainerOptions } from './run.js';
 export {
   FORWARDED_SIGNALS,
@@ -26,3 +72,20 @@ export {
   runContainer,
   runForeground,
 } from './run.js';
+export type { ContainerState, ContainerStatus, OciState } from './state.js';
+export {
+  CONTAINER_STATUSES,
+  ContainerStateSchema,
+  parseState,
+  runtimeErrorMessage,
+  toOciState,
+} from './state.js';
+export type { ContainerRecord, ContainerStoreOptions, LogFormat } from './store.js';
+export {
+  CONTAINER_ID_PATTERN,
+  ContainerIdSchema,
+  ContainerRecordSchema,
+  ContainerStore,
+  LOG_FORMATS,
+  RECORD_FILE,
+} from './store.js';

@@ -1,0 +1,362 @@
+import { prepareBundle, removeBundle } from '@berth/launcher';
+import {
+  containerState,
+  killContainer,
+  killSignal,
+  type OciState,
+  pauseContainer,
+  RuntimeError,
+  resumeContainer,
+  startContainer,
+  toOciState,
+  updateContainer,
+} from '@berth/runtime-ops';
+import type { Argv, CommandModule } from 'yargs';
+import { type Io, warn } from '../../render.js';
+import {
+  createOciContainer,
+  deleteOciContainer,
+  loadContainer,
+  openStore,
+  requireStatus,
+} from './common.js';
+import { ociAttach, ociExec, ociRun } from './interactive.js';
+
+type Args = Record<string, unknown> & { '--'?: string[] };
+type Handler = (argv: Args) => Promise<number | undefined>;
+
+const str = (v: unknown): string | undefined =>
+  v === undefined || v === null ? undefined : String(v);
+
+const ID = {
+  describe: 'the container id',
+  type: 'string',
+  demandOption: true,
+} as const;
+
+const CREATE_OPTIONS = {
+  bundle: {
+    alias: 'b',
+    type: 'string',
+    demandOption: true,
+    description: 'the bundle directory (config.json and rootfs)',
+  },
+  'log-path': {
+    alias: 'l',
+    type: 'string',
+    description: "file for the container's output log (default: in its state directory)",
+  },
+  'log-format': {
+    type: 'string',
+    description: 'k8s-file (alias kubernetes) or json (JSON lines, written when it exits)',
+    default: 'k8s-file',
+  },
+  'pid-file': { type: 'string', description: "write the container's pid to this file" },
+  runtime: {
+    type: 'string',
+    description:
+      'OCI runtime: crun, runc or a path (default: $BERTH_RUNTIME, then crun, then runc)',
+  },
+} as const;
+
+const DETACH_KEYS = {
+  'detach-keys': {
+    type: 'string',
+    description: 'keys that detach and leave the container running ("" disables)',
+    default: 'ctrl-p,ctrl-q',
+  },
+} as const;
+
+/**
+ * `--` goes after the id of `oci exec ID COMMAND...`, so that what follows belongs to the
+ * container command even when it looks like an option (`sh -c 'exit 7'`).
+ */
+export function splitOciArgs(argv: string[]): string[] {
+  const oci = argv.indexOf('oci');
+  if (oci < 0 || argv.slice(0, oci).some((a) => !a.startsWith('-'))) return argv;
+  if (argv[oci + 1] !== 'exec') return argv;
+  for (let i = oci + 2; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') return argv;
+    if (a.startsWith('-') && a !== '-') continue;
+    if (argv[i + 1] === '--') return argv;
+    return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+  }
+  return argv;
+}
+
+/** `berth oci ...`: the bundle commands. `setExit` receives exec/run/attach statuses. */
+export function ociCommand(io: Io, setExit: (code: number) => void): CommandModule {
+  const sub = (
+    command: string,
+    describe: string,
+    builder: (y: Argv) => Argv,
+    handler: Handler,
+  ): CommandModule => ({
+    command,
+    describe,
+    builder: (y) => builder(y),
+    handler: async (argv) => {
+      const code = await handler(argv as Args);
+      if (code !== undefined) setExit(code);
+    },
+  });
+
+  const state = async (id: string): Promise<OciState> => {
+    const loaded = await loadContainer(io, id);
+    const s = await containerState(loaded.ctx, id);
+    return toOciState(s, { runtime: loaded.record.runtime.name });
+  };
+
+  const commands: CommandModule[] = [
+    sub(
+      'create <id>',
+      'create a container from a bundle (under conmon; start it with oci start)',
+      (y) => y.positional('id', ID).options(CREATE_OPTIONS),
+      async (a) => {
+        const { created } = await createOciContainer(io, {
+          id: String(a.id),
+          bundle: String(a.bundle),
+          runtime: str(a.runtime),
+          logPath: str(a['log-path']),
+          logFormat: str(a['log-format']),
+          pidFile: str(a['pid-file']),
+        });
+        created.release();
+        return 0;
+      },
+    ),
+    sub(
+      'start <id>',
+      'start a created container',
+      (y) => y.positional('id', ID),
+      async (a) => {
+        const loaded = await loadContainer(io, String(a.id));
+        await requireStatus(loaded, ['created'], 'start');
+        await startContainer(loaded.ctx, loaded.record.id);
+        return 0;
+      },
+    ),
+    sub(
+      'state <id>',
+      "print a container's state (OCI runtime-spec state JSON)",
+      (y) => y.positional('id', ID),
+      async (a) => {
+        io.stdout.write(`${JSON.stringify(await state(String(a.id)), null, 2)}\n`);
+        return 0;
+      },
+    ),
+    sub(
+      'kill <id> [sig]',
+      'send a signal to a container (default SIGTERM)',
+      (y) =>
+        y
+          .positional('id', ID)
+          .positional('sig', { type: 'string', describe: 'signal name or number (as --signal)' })
+          .options({
+            signal: { alias: 's', type: 'string', description: 'signal to send (default SIGTERM)' },
+            force: { alias: 'f', type: 'boolean', description: 'send SIGKILL' },
+          }),
+      async (a) => {
+        const loaded = await loadContainer(io, String(a.id));
+        await requireStatus(loaded, ['created', 'running', 'paused'], 'kill');
+        const signal = killSignal({
+          signal: str(a.sig) || str(a.signal),
+          force: a.force === true,
+        });
+        await killContainer(loaded.ctx, loaded.record.id, signal);
+        return 0;
+      },
+    ),
+    sub(
+      'delete <id>',
+      "delete a stopped container and all berth's state for it",
+      (y) =>
+        y.positional('id', ID).options({
+          force: { alias: 'f', type: 'boolean', description: 'kill it first if it is running' },
+        }),
+      async (a) => {
+        const loaded = await loadContainer(io, String(a.id));
+        await deleteOciContainer(loaded, { force: a.force === true });
+        return 0;
+      },
+    ),
+    sub(
+      'attach <id>',
+      "attach the terminal to a container's input and output",
+      (y) => y.positional('id', ID).options(DETACH_KEYS),
+      (a) => ociAttach(io, { id: String(a.id), detachKeys: str(a['detach-keys']) }),
+    ),
+    sub(
+      'exec <id> [command..]',
+      'run a command in a running container; exits with its status',
+      (y) =>
+        y
+          .positional('id', ID)
+          .positional('command', { type: 'string', array: true, describe: 'command and arguments' })
+          .options({
+            tty: { alias: 't', type: 'boolean', description: 'give the command a terminal' },
+          })
+          .parserConfiguration({ 'populate--': true }),
+      async (a) => {
+        const command = [...((a.command as string[] | undefined) ?? []), ...(a['--'] ?? [])].map(
+          String,
+        );
+        if (command.length === 0) {
+          throw new RuntimeError('ERR_RUNTIME_OP', 'oci exec needs a command to run', {
+            hint: `berth oci exec ${String(a.id)} COMMAND [ARGS...]`,
+          });
+        }
+        return ociExec(io, { id: String(a.id), command, tty: a.tty === true });
+      },
+    ),
+    sub(
+      'run <id>',
+      'create, attach, start and delete a container; exits with its status',
+      (y) => y.positional('id', ID).options({ ...CREATE_OPTIONS, ...DETACH_KEYS }),
+      (a) =>
+        ociRun(io, {
+          id: String(a.id),
+          bundle: String(a.bundle),
+          runtime: str(a.runtime),
+          logPath: str(a['log-path']),
+          logFormat: str(a['log-format']),
+          pidFile: str(a['pid-file']),
+          detachKeys: str(a['detach-keys']),
+        }),
+    ),
+    sub(
+      'update <id>',
+      "update a container's cgroup resources",
+      (y) =>
+        y.positional('id', ID).options({
+          'from-file': {
+            alias: 'f',
+            type: 'string',
+            demandOption: true,
+            description: 'linux.resources JSON file ("-" reads stdin)',
+          },
+        }),
+      async (a) => {
+        const loaded = await loadContainer(io, String(a.id));
+        await requireStatus(loaded, ['created', 'running', 'paused'], 'update');
+        await updateContainer(loaded.ctx, loaded.record.id, String(a['from-file']));
+        return 0;
+      },
+    ),
+    sub(
+      'pause <id>',
+      'freeze all processes of a running container (needs the cgroup freezer)',
+      (y) => y.positional('id', ID),
+      async (a) => {
+        const loaded = await loadContainer(io, String(a.id));
+        await requireStatus(loaded, ['running'], 'pause');
+        await pauseContainer(loaded.ctx, loaded.record.id);
+        return 0;
+      },
+    ),
+    sub(
+      'resume <id>',
+      'thaw a paused container',
+      (y) => y.positional('id', ID),
+      async (a) => {
+        const loaded = await loadContainer(io, String(a.id));
+        await requireStatus(loaded, ['paused'], 'resume');
+        await resumeContainer(loaded.ctx, loaded.record.id);
+        return 0;
+      },
+    ),
+    sub(
+      'list',
+      'list your containers',
+      (y) => y.options({ json: { type: 'boolean', description: 'print JSON (OCI states)' } }),
+      async (a) => {
+        const store = await openStore(io);
+        const states: OciState[] = [];
+        for (const id of await store.ids()) {
+          try {
+            states.push(await state(id));
+          } catch (e) {
+            warn(io, `container "${id}": ${(e as Error).message}`);
+          }
+        }
+        if (a.json === true) io.stdout.write(`${JSON.stringify(states, null, 2)}\n`);
+        else io.stdout.write(formatTable(states));
+        return 0;
+      },
+    ),
+    sub(
+      'mount <image> <bundle>',
+      'make a runnable bundle (rootfs and config.json) from an image',
+      (y) =>
+        y
+          .positional('image', { type: 'string', describe: 'image reference', demandOption: true })
+          .positional('bundle', {
+            type: 'string',
+            describe: 'new bundle directory',
+            demandOption: true,
+          })
+          .options({ quiet: { alias: 'q', type: 'boolean', description: 'print no warnings' } }),
+      async (a) => {
+        const quiet = a.quiet === true;
+        await prepareBundle({
+          image: String(a.image),
+          bundle: String(a.bundle),
+          onWarning: quiet ? undefined : (m) => warn(io, m),
+          onProgress:
+            quiet || !io.stderr.isTTY
+              ? undefined
+              : (e) => {
+                  if (e.phase === 'unpack-start')
+                    io.stderr.write(`berth: unpacking ${e.image} (${e.layers} layers)...\n`);
+                },
+        });
+        return 0;
+      },
+    ),
+    sub(
+      'umount <bundle>',
+      'remove a bundle made by oci mount',
+      (y) => y.positional('bundle', { type: 'string', describe: 'the bundle', demandOption: true }),
+      async (a) => {
+        await removeBundle({ bundle: String(a.bundle) });
+        return 0;
+      },
+    ),
+  ];
+
+  return {
+    command: 'oci <command>',
+    describe: 'manage containers from OCI bundles (create, start, attach, exec, ...)',
+    builder: (y) => {
+      let out = y;
+      for (const c of commands) out = out.command(c);
+      return out
+        .demandCommand(1, 'name an oci command')
+        .usage('berth oci <command>\n\nManage containers from OCI bundle directories.')
+        .epilog(
+          'Works as root and as an ordinary user. Errors exit 255; exec, run and attach exit with the container status.',
+        );
+    },
+    handler: () => {},
+  };
+}
+
+/** The table of `oci list`: ID, PID, STATUS, BUNDLE, CREATED, RUNTIME. */
+export function formatTable(states: OciState[]): string {
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'RUNTIME']];
+  for (const s of states) {
+    const status = s.paused ? 'paused' : s.status;
+    rows.push([s.id, String(s.pid), status, s.bundle, s.created ?? '', s.runtime ?? '']);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+    .concat('\n');
+}

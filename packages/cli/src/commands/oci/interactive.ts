@@ -1,0 +1,93 @@
+import { attach, DEFAULT_DETACH_KEYS } from '@berth/attach';
+import { conmonFiles, waitForExit } from '@berth/conmon-create';
+import { execInContainer, killContainer, startContainer } from '@berth/runtime-ops';
+import type { Io } from '../../render.js';
+import {
+  type CreateArgs,
+  createOciContainer,
+  deleteOciContainer,
+  loadContainer,
+  requireStatus,
+} from './common.js';
+
+/** Signals `oci run` passes on to the container (in a raw terminal, ctrl-c is a byte instead). */
+const RUN_SIGNALS: NodeJS.Signals[] = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+];
+
+/**
+ * `oci attach ID`: the container's output here, our input there, raw terminal and resizes; the
+ * container's exit status when it ends, 0 after the detach keys (it keeps running).
+ */
+export async function ociAttach(io: Io, a: { id: string; detachKeys?: string }): Promise<number> {
+  const loaded = await loadContainer(io, a.id);
+  await requireStatus(loaded, ['created', 'running', 'paused'], 'attach to');
+  const { record, store } = loaded;
+  const result = await attach({
+    bundle: record.bundle,
+    stdin: process.stdin,
+    stdout: io.stdout as NodeJS.WritableStream & { isTTY?: boolean } as never,
+    stderr: io.stderr as never,
+    tty: record.terminal,
+    detachKeys: a.detachKeys ?? DEFAULT_DETACH_KEYS,
+  });
+  if (result.detached) return 0;
+  const files = conmonFiles(store.containerDir(record.id), record.id);
+  const status = await waitForExit(files, { conmonPid: record.conmonPid, timeoutMs: 5000 });
+  return status === undefined || status < 0 ? 0 : status;
+}
+
+/**
+ * `oci run -b BUNDLE ID`: create under conmon, attach, start, and when the container ends,
+ * delete it and return its exit status. After the detach keys it keeps running (exit 0), to be
+ * deleted with `oci delete`.
+ */
+export async function ociRun(io: Io, a: CreateArgs & { detachKeys?: string }): Promise<number> {
+  const { store, record, ctx, created } = await createOciContainer(io, a);
+  const forward = (signal: NodeJS.Signals) => {
+    void killContainer(ctx, record.id, signal).catch(() => {});
+  };
+  let result: { detached: boolean };
+  try {
+    for (const s of RUN_SIGNALS) process.on(s, forward);
+    result = await attach({
+      bundle: record.bundle,
+      stdin: process.stdin,
+      stdout: io.stdout as never,
+      stderr: io.stderr as never,
+      tty: record.terminal,
+      detachKeys: a.detachKeys ?? DEFAULT_DETACH_KEYS,
+      onAttached: () => startContainer(ctx, record.id),
+    });
+  } catch (e) {
+    created.release();
+    await deleteOciContainer({ store, record, ctx }, { force: true }).catch(() => {});
+    throw e;
+  } finally {
+    for (const s of RUN_SIGNALS) process.off(s, forward);
+  }
+  if (result.detached) {
+    created.release();
+    return 0;
+  }
+  const status = await created.wait();
+  created.release();
+  await deleteOciContainer({ store, record, ctx }, { force: true });
+  return status === undefined || status < 0 ? 255 : status;
+}
+
+/** `oci exec ID COMMAND...`: the command's exit status. */
+export async function ociExec(
+  io: Io,
+  a: { id: string; command: string[]; tty?: boolean },
+): Promise<number> {
+  const loaded = await loadContainer(io, a.id);
+  await requireStatus(loaded, ['created', 'running'], 'exec in');
+  const status = await execInContainer(loaded.ctx, a.id, a.command, { tty: a.tty });
+  return status.exitCode;
+}
