@@ -50,6 +50,7 @@ export async function tarDir(dir: string, rootOwned = false): Promise<Buffer> {
   const { stdout } = await execa('tar', ['-c', ...args, '.'], {
     encoding: 'buffer',
     stripFinalNewline: false,
+    maxBuffer: 2 ** 30,
   });
   return Buffer.from(stdout);
 }

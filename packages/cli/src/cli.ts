@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { main } from './main.js';
+import { fastMain } from './fast-path.js';
 
-const code = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+// run/exec/shell with ordinary options skip yargs entirely; everything else takes the full CLI.
+const code = (await fastMain(argv)) ?? (await (await import('./main.js')).main(argv));
 process.exit(code);

@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
 import yargs from 'yargs';
 import { actionCommand, splitAtImage } from './commands/action.js';
+import { cacheCommand } from './commands/cache.js';
+import { ociCommand, splitOciArgs } from './commands/oci/index.js';
+import { pullCommand } from './commands/pull.js';
 import { BERTH_FAILURE, defaultIo, type Io, renderError } from './render.js';
 
 const require = createRequire(import.meta.url);
@@ -26,6 +29,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .command(actionCommand('run', io, setExit))
     .command(actionCommand('exec', io, setExit))
     .command(actionCommand('shell', io, setExit))
+    .command(ociCommand(io, setExit))
+    .command(pullCommand(io, setExit))
+    .command(cacheCommand(io, setExit))
     .option('debug', { type: 'boolean', description: 'show stacks and causes of errors' })
     .demandCommand(1, 'name a command: run, exec or shell')
     .strict()
@@ -40,10 +46,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     })
     .showHelpOnFail(false);
   parser.epilogue(
-    'Images: oci:DIR[:TAG] names an image in an OCI layout directory.\nMore: https://github.com/ (see the README of @berth/cli)',
+    'Images: docker://[HOST/]NAME[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, or a path.\nEach command has its own --help; the README of @berth/cli has the details.',
   );
   try {
-    await parser.parseAsync(splitAtImage(argv), {}, (_err, _parsed, output) => {
+    await parser.parseAsync(splitAtImage(splitOciArgs(argv)), {}, (_err, _parsed, output) => {
       if (output) io.stdout.write(`${output}\n`);
     });
   } catch (e) {

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ACTION_OPTIONS, launchOptions, splitAtImage } from '../src/commands/action.js';
 import { main, splitEnv, VERSION } from '../src/index.js';
 
 function io() {
@@ -60,6 +61,156 @@ test('options after the image belong to the container command', async () => {
 
 test('splitEnv: comma-separated pairs, commas inside values kept', () => {
   assert.equal(splitEnv(['A=1,B=2', 'C=x,y']), ['A=1', 'B=2', 'C=x,y']);
+});
+
+test('exec --help documents the option groups; refused options stay hidden but named', async () => {
+  const t = io();
+  assert.is(await main(['exec', '--help'], t.io), 0);
+  for (const f of [
+    '--home',
+    '--no-home',
+    '--workdir',
+    '--scratch',
+    '--no-mount',
+    '--mount',
+    '--env-file',
+    '--cleanenv',
+    '--no-compat',
+    '--no-umask',
+    '--writable-tmpfs',
+    '--overlay',
+    '--no-setgroups',
+    '--net',
+    '--network',
+    '--hostname',
+    '--uts',
+    '--dns',
+    '--no-pid',
+    '--userns',
+    '--add-caps',
+    '--drop-caps',
+    '--keep-privs',
+    '--no-privs',
+    '--allow-setuid',
+    '--device',
+    '--cdi-dirs',
+    '--cpus',
+    '--cpu-shares',
+    '--cpuset-cpus',
+    '--memory',
+    '--memory-swap',
+    '--pids-limit',
+    '--apply-cgroups',
+    '--dry-run',
+  ])
+    assert.ok(t.out().includes(f), f);
+  assert.match(t.out(), /Mounts and directories:/);
+  assert.match(t.out(), /Refused as SingularityCE refuses them in OCI mode: --contain/);
+});
+
+const parse = async (argv: string[]) => {
+  // parse as main would, but capture the launcher options instead of launching
+  const yargs = (await import('yargs')).default;
+  let captured: ReturnType<typeof launchOptions> | undefined;
+  await yargs()
+    .command(
+      'exec <image> [args..]',
+      '',
+      (y) =>
+        y
+          .options(ACTION_OPTIONS as never)
+          .parserConfiguration({ 'populate--': true, 'boolean-negation': false }),
+      (a) => {
+        captured = launchOptions('exec', a as never, {
+          stdout: process.stdout,
+          stderr: process.stderr,
+          env: {},
+        });
+      },
+    )
+    .strict()
+    .parseAsync(splitAtImage(argv));
+  return captured as ReturnType<typeof launchOptions>;
+};
+
+test('launchOptions: flags map onto the launcher options; --no-X flags are not negations', async () => {
+  const o = await parse([
+    'exec',
+    '--no-compat',
+    '--no-home',
+    '--no-mount',
+    'tmp,proc',
+    '--no-mount',
+    'home',
+    '-H',
+    '/h',
+    '-W',
+    '/w',
+    '-S',
+    '/a,/b',
+    '-o',
+    '/ov:ro',
+    '-e',
+    '-u',
+    '-n',
+    '--network',
+    'none',
+    '--hostname',
+    'x',
+    '--dns',
+    '1.1.1.1',
+    '--add-caps',
+    'net_admin',
+    '--device',
+    'a.com/b=c,a.com/b=d',
+    '--memory-swap',
+    '-1',
+    '--pids-limit',
+    '-1',
+    '--cpus',
+    '0.5',
+    '--env-file',
+    'f',
+    'oci:/img',
+    'sh',
+    '-c',
+    'exit 3',
+  ]);
+  assert.is(o.noCompat, true);
+  assert.is(o.compat, false);
+  assert.is(o.noHome, true);
+  assert.is(o.home, '/h');
+  assert.equal(o.noMount, ['tmp', 'proc', 'home']);
+  assert.is(o.workdir, '/w');
+  assert.equal(o.scratch, ['/a', '/b']);
+  assert.equal(o.overlays, ['/ov:ro']);
+  assert.is(o.cleanEnv, true);
+  assert.is(o.userns, true);
+  assert.is(o.net, true);
+  assert.is(o.network, 'none');
+  assert.is(o.hostname, 'x');
+  assert.equal(o.devices, ['a.com/b=c', 'a.com/b=d']);
+  assert.equal(o.limits, { cpus: '0.5', memorySwap: '-1', pidsLimit: -1 });
+  assert.equal(o.envFiles, ['f']);
+  assert.equal(o.args, ['sh', '-c', 'exit 3']);
+});
+
+test('refused flags reach the launcher, which refuses them (255)', async () => {
+  for (const argv of [
+    ['exec', '--contain', 'oci:/nonexistent', 'true'],
+    ['exec', '-C', 'oci:/nonexistent', 'true'],
+    ['exec', '--net', 'oci:/nonexistent', 'true'],
+  ]) {
+    const t = io();
+    assert.is(await main(argv, t.io), 255, argv.join(' '));
+    assert.match(t.err(), /^berth: not supported by OCI launcher: /);
+  }
+});
+
+test('a non-numeric --pids-limit is a usage error', async () => {
+  const t = io();
+  assert.is(await main(['exec', '--pids-limit', 'lots', 'oci:/x', 'true'], t.io), 255);
+  assert.match(t.err(), /--pids-limit needs a number/);
 });
 
 test.run();
