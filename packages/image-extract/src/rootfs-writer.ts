@@ -11,6 +11,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   type Stats,
@@ -52,6 +53,24 @@ interface DirMeta {
 export const MAX_SYMLINK_HOPS = 40;
 
 const WRITE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
+
+/** The process umask, read without changing it (process.umask() without argument is deprecated). */
+function currentUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number.parseInt(m[1] as string, 8);
+  } catch {
+    // not Linux /proc: assume the common default
+  }
+  return 0o022;
+}
+const UMASK = currentUmask();
+
+/**
+ * A file whose mode has no special bits and nothing the umask would clear is created with its
+ * final mode, which saves an fchmod per file (a tenth of the time on trees of small files).
+ */
+const createdWithFinalMode = (mode: number) => (mode & 0o7000) === 0 && (mode & UMASK) === 0;
 const DIR_FLAGS = fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW;
 const IMPLIED_DIR: Readonly<DirMeta> = { mode: 0o755, uid: 0, gid: 0, mtime: undefined };
 
@@ -227,7 +246,7 @@ export class RootfsWriter implements TarHandler {
     try {
       const ids = this.mapOwner(e.uid, e.gid);
       if (ids) fchownSync(fd, ids[0], ids[1]); // before chmod: chown clears setuid/setgid
-      fchmodSync(fd, e.mode);
+      if (!createdWithFinalMode(e.mode)) fchmodSync(fd, e.mode);
       futimesSync(fd, e.mtime, e.mtime);
     } catch (error) {
       throw this.wrap(error, e.name, 'set metadata of');
@@ -286,12 +305,13 @@ export class RootfsWriter implements TarHandler {
     switch (e.type) {
       case 'file': {
         let fd: number;
+        const mode = createdWithFinalMode(e.mode) ? e.mode & 0o777 : 0o600;
         try {
-          fd = openSync(p, WRITE_FLAGS, 0o600);
+          fd = openSync(p, WRITE_FLAGS, mode);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
           this.remove(key, lstatSync(p));
-          fd = openSync(p, WRITE_FLAGS, 0o600);
+          fd = openSync(p, WRITE_FLAGS, mode);
         }
         this.fd = fd;
         this.markLayer(key);
