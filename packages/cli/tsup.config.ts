@@ -7,7 +7,6 @@ export default defineConfig({
     // The launcher starts its workers by path next to its own code; once bundled here, that is
     // next to these files.
     'unpack-worker': 'src/workers/unpack-worker.ts',
-    'oci-bundle-worker': 'src/workers/oci-bundle-worker.ts',
   },
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts' } },

@@ -1,9 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // The unpack workers are more entries: each is started as its own process inside the outer
-  // user namespace (see src/rootfs.ts and src/oci-bundle.ts).
-  entry: ['src/index.ts', 'src/unpack-worker.ts', 'src/oci-bundle-worker.ts'],
+  // The unpack worker is another entry: it is started as its own process inside the outer
+  // user namespace (see src/rootfs.ts; oci-bundle.ts uses it too).
+  entry: ['src/index.ts', 'src/unpack-worker.ts'],
   format: ['esm'],
   dts: { entry: 'src/index.ts' },
   clean: true,

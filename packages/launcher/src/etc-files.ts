@@ -1,6 +1,7 @@
-import { lstat, readFile, readlink } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostUser } from './identity.js';
+import { resolveInImage } from './image-path.js';
 
 /**
  * Reads a file of the image by its in-container path, resolving symlinks as the container would
@@ -8,35 +9,11 @@ import type { HostUser } from './identity.js';
  * host file. Returns undefined when the file does not exist.
  */
 export async function readImageFile(rootfs: string, file: string): Promise<string | undefined> {
-  const parts = file.split('/').filter((p) => p !== '' && p !== '.');
-  const resolved: string[] = [];
-  let hops = 0;
-  while (parts.length > 0) {
-    const part = parts.shift() as string;
-    if (part === '..') {
-      resolved.pop();
-      continue;
-    }
-    const host = path.join(rootfs, ...resolved, part);
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(host);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++hops > 40) return undefined;
-      const target = await readlink(host);
-      if (target.startsWith('/')) resolved.length = 0;
-      parts.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
-      continue;
-    }
-    resolved.push(part);
-  }
-  const host = path.join(rootfs, ...resolved);
+  const resolved = await resolveInImage(rootfs, file);
+  if (resolved === undefined) return undefined;
+  const host = path.join(rootfs, resolved);
   try {
-    const st = await lstat(host);
-    if (!st.isFile()) return undefined;
+    if (!(await lstat(host)).isFile()) return undefined;
     return await readFile(host, 'utf8');
   } catch {
     return undefined;

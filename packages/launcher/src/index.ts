@@ -35,7 +35,6 @@ export { hostUser, ownerFunction, planUserns, unshareUserArgs } from './identity
 export { effectiveCapabilities, resolveInImage } from './image-path.js';
 export { dryRun, launch, NO_COMPAT_BIND_PATHS, processArgs, SHELL_ARGS } from './launch.js';
 export type {
-  BundleWorkerRequest,
   PrepareBundleOptions,
   PreparedBundle,
   RemoveBundleOptions,

@@ -5,7 +5,6 @@
  */
 import { mkdir, readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   buildProcess,
   capabilitySet,
@@ -23,17 +22,10 @@ import {
   unpackImage,
 } from '@berth/image-extract';
 import { bundleLockPath, readLock } from '@berth/runtime-ops';
-import { execa } from 'execa';
 import * as v from 'valibot';
-import {
-  hostUser,
-  ownerFunction,
-  planUserns,
-  type UsernsPlan,
-  unshareUserArgs,
-} from './identity.js';
+import { hostUser, ownerFunction, planUserns, type UsernsPlan } from './identity.js';
 import type { LaunchProgress } from './options.js';
-import { openImage } from './rootfs.js';
+import { openImage, removeTreesAs, runWorker } from './rootfs.js';
 
 /** Marks a bundle made by `prepareBundle`: only such bundles are removed by `removeBundle`. */
 export const BUNDLE_MARKER = '.berth-bundle.json';
@@ -176,16 +168,6 @@ export function bundleSpec(input: {
 }
 
 /** The worker that unpacks into the bundle inside the outer user namespace. */
-export const BUNDLE_WORKER_PATH = fileURLToPath(new URL('./oci-bundle-worker.js', import.meta.url));
-
-/** What the bundle worker reads on stdin. */
-export interface BundleWorkerRequest {
-  /** The resolved image (plain JSON), its blobs already in the cache or the layout. */
-  image: ResolvedImage;
-  dest: string;
-  ownerMaps: UsernsPlan['ownerMaps'];
-}
-
 async function emptyOrMissing(dir: string): Promise<boolean> {
   try {
     const st = await stat(dir);
@@ -233,8 +215,15 @@ export async function prepareBundle(options: PrepareBundleOptions): Promise<Prep
   const rootfs = path.join(bundle, 'rootfs');
   try {
     o.onProgress?.({ phase: 'unpack-start', image: o.image, layers: image.layers.length });
-    if (plan.kind === 'subid') await unpackInNamespace(plan, image, rootfs);
-    else
+    if (plan.kind === 'subid') {
+      await runWorker(
+        plan,
+        { op: 'unpack-into', image, dest: rootfs, ownerMaps: plan.ownerMaps },
+        { ...(o.onWarning && { warning: o.onWarning }) },
+        undefined,
+        `unpack "${o.image}"`,
+      );
+    } else
       await unpackImage(image, rootfs, {
         owner: plan.ownerMaps ? ownerFunction(plan.ownerMaps) : undefined,
         onWarning: o.onWarning,
@@ -248,66 +237,10 @@ export async function prepareBundle(options: PrepareBundleOptions): Promise<Prep
     );
     return { bundle, rootfs, config, spec };
   } catch (e) {
-    await removeTree(plan, rootfs).catch(() => {});
+    await removeTreesAs(plan, [rootfs]).catch(() => {});
     await rm(path.join(bundle, 'config.json'), { force: true });
     if (!existed) await rmdir(bundle).catch(() => {});
     throw e;
-  }
-}
-
-async function unpackInNamespace(
-  plan: UsernsPlan,
-  image: ResolvedImage,
-  dest: string,
-): Promise<void> {
-  const request: BundleWorkerRequest = { image, dest, ownerMaps: plan.ownerMaps };
-  const result = await execa(
-    'unshare',
-    [...unshareUserArgs(plan), '--', process.execPath, BUNDLE_WORKER_PATH],
-    { input: JSON.stringify(request), reject: false },
-  );
-  let failure: { code: string; message: string; hint?: string } | undefined;
-  let done = false;
-  for (const line of String(result.stdout).split('\n')) {
-    try {
-      const msg = JSON.parse(line) as {
-        type: string;
-        code: string;
-        message: string;
-        hint?: string;
-      };
-      if (msg.type === 'done') done = true;
-      else if (msg.type === 'error') failure = msg;
-    } catch {
-      // not a message
-    }
-  }
-  if (failure) throw new BerthError(failure.code, failure.message, { hint: failure.hint });
-  if (!done || result.exitCode !== 0) {
-    throw new BerthError(
-      'ERR_LAUNCH_USERNS',
-      `cannot unpack image "${image.manifestDigest}" in a user namespace: ${String(result.stderr).trim() || `exit status ${result.exitCode}`}`,
-      {
-        hint: 'check that newuidmap/newgidmap (package uidmap) are installed and your /etc/subuid and /etc/subgid entries are valid',
-      },
-    );
-  }
-}
-
-/** Removes a tree that may hold files of subordinate ids: inside the user namespace when not root. */
-async function removeTree(plan: UsernsPlan, dir: string): Promise<void> {
-  if (plan.kind === 'root') {
-    await rm(dir, { recursive: true, force: true });
-    return;
-  }
-  const r = await execa('unshare', [...unshareUserArgs(plan), '--', 'rm', '-rf', '--', dir], {
-    reject: false,
-  });
-  if (r.exitCode !== 0) {
-    throw bundleError(
-      `cannot remove "${dir}": ${String(r.stderr).trim() || `exit status ${r.exitCode}`}`,
-      'remove it as root',
-    );
   }
 }
 
@@ -351,7 +284,7 @@ export async function removeBundle(options: RemoveBundleOptions): Promise<void> 
   }
   const plan = await planUserns(await hostUser(), true, o.onWarning);
   try {
-    await removeTree(plan, path.join(bundle, 'rootfs'));
+    await removeTreesAs(plan, [path.join(bundle, 'rootfs')]);
   } catch (e) {
     if (isBerthError(e)) throw e;
     throw bundleError(`cannot remove "${path.join(bundle, 'rootfs')}"`, undefined, e);

@@ -37,6 +37,13 @@ export type WorkerRequest =
       ownerMaps: UsernsPlan['ownerMaps'];
     }
   | {
+      /** Unpack the image into `dest` (not the cache): the rootfs of an `oci mount` bundle. */
+      op: 'unpack-into';
+      image: ResolvedImage;
+      dest: string;
+      ownerMaps: UsernsPlan['ownerMaps'];
+    }
+  | {
       /** Remove trees whose files belong to subordinate ids. */
       op: 'remove';
       paths: string[];
@@ -249,7 +256,7 @@ export async function ensureRootfs(options: EnsureRootfsOptions): Promise<string
 }
 
 /** Runs the worker in the outer user namespace of `plan` and collects its messages. */
-async function runWorker(
+export async function runWorker(
   plan: UsernsPlan,
   request: WorkerRequest,
   on: { progress?: (e: UnpackProgress) => void; warning?: (m: string) => void },

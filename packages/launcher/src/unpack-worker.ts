@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { isBerthError } from '@berth/errors';
-import { removeTree, unpackToCache } from '@berth/image-extract';
+import { removeTree, unpackImage, unpackToCache } from '@berth/image-extract';
 import { ownerFunction } from './identity.js';
 import type { WorkerMessage, WorkerRequest } from './rootfs.js';
 
@@ -26,6 +26,14 @@ async function main(): Promise<void> {
       await removeTree(p);
     }
     send({ type: 'done', path: '' });
+    return;
+  }
+  if (req.op === 'unpack-into') {
+    await unpackImage(req.image, req.dest, {
+      owner: req.ownerMaps ? ownerFunction(req.ownerMaps) : undefined,
+      onWarning: (message: string) => send({ type: 'warning', message }),
+    });
+    send({ type: 'done', path: req.dest });
     return;
   }
   const rootfs = await unpackToCache({
