@@ -130,9 +130,13 @@ export async function buildTestImage(layout: string, tag = 'test'): Promise<Test
 }
 
 /** The quick start's demo image: busybox, printing a greeting. Any user can build it. */
-export async function buildDemoImage(layout: string, tag = 'demo'): Promise<TestImage> {
+export async function buildDemoImage(
+  layout: string,
+  tag = 'demo',
+  options: { rootMode?: number } = {},
+): Promise<TestImage> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'berth-demo-stage-'));
-  await chmod(work, 0o755); // the layer's root entry: the container's /
+  await chmod(work, options.rootMode ?? 0o755); // the layer's root entry: the container's /
   try {
     await stageBase(work, ROOT_USERS, ROOT_GROUPS);
     const manifestDigest = await writeOciImage(layout, tag, [{ dir: work, rootOwned: true }], {

@@ -23,7 +23,7 @@ import {
   waitFor,
   workDir,
 } from '../src/harness.js';
-import { buildTestImage, OTHER_ID, type TestImage } from '../src/images.js';
+import { buildDemoImage, buildTestImage, OTHER_ID, type TestImage } from '../src/images.js';
 
 if (!isRoot()) {
   console.error(
@@ -215,6 +215,18 @@ for (const runtime of RUNTIMES) {
     });
   }
 }
+
+test('[user] an image whose / only its root may enter still runs; berth says why /etc/passwd stays', async () => {
+  // the rootfs belongs to a subordinate id with mode 0700: the user cannot read its /etc/passwd
+  const priv = await buildDemoImage(path.join(work, 'private-root'), 'private', {
+    rootMode: 0o700,
+  });
+  execFileSync('chmod', ['-R', 'a+rX', priv.layout]);
+  const r = await berth(['exec', priv.ref, 'id', '-u'], opts('user', 'runc'));
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, `${user.uid}\n`);
+  assert.match(r.stderr, /cannot read the image's \/etc\/passwd \(its permissions keep you out\)/);
+});
 
 for (const profile of PROFILES) {
   test(`[${profile}] a missing bind source exits 255 naming the path`, async () => {

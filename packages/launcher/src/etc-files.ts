@@ -6,7 +6,8 @@ import { resolveInImage } from './image-path.js';
 /**
  * Reads a file of the image by its in-container path, resolving symlinks as the container would
  * (absolute targets start at the rootfs, `..` stops at it), so an image cannot make berth read a
- * host file. Returns undefined when the file does not exist.
+ * host file. Returns undefined when the file does not exist; throws EACCES when the image's
+ * own permissions keep the caller out.
  */
 export async function readImageFile(rootfs: string, file: string): Promise<string | undefined> {
   const resolved = await resolveInImage(rootfs, file);
@@ -15,7 +16,9 @@ export async function readImageFile(rootfs: string, file: string): Promise<strin
   try {
     if (!(await lstat(host)).isFile()) return undefined;
     return await readFile(host, 'utf8');
-  } catch {
+  } catch (e) {
+    // a tree owned by subordinate ids may keep the user out: say so rather than "missing"
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') throw e;
     return undefined;
   }
 }

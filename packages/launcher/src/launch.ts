@@ -364,7 +364,13 @@ async function resolveUser(
     const [uid, gid] = imageUser.split(':').map(Number) as [number, number];
     return { uid, gid };
   }
-  const passwd = await readImageFile(rootfs, '/etc/passwd');
+  const passwd = await readImageFile(rootfs, '/etc/passwd').catch((cause) => {
+    throw new LaunchError(
+      'ERR_LAUNCH_USER',
+      `cannot read the image's /etc/passwd to find its user "${imageUser}": permission denied`,
+      { hint: 'use --fakeroot to run as root instead', cause },
+    );
+  });
   const entry = passwd === undefined ? undefined : findPasswdUser(passwd, imageUser);
   if (entry) return { uid: entry.uid, gid: entry.gid };
   if (/^\d+$/.test(imageUser)) return { uid: Number(imageUser), gid: Number(imageUser) };
@@ -562,16 +568,23 @@ async function buildSpec(
     }
   }
   if (imageUser === undefined) {
-    const imagePasswd = await readImageFile(rootfs, '/etc/passwd');
-    const imageGroup = await readImageFile(rootfs, '/etc/group');
+    const readEtc = (file: string) =>
+      readImageFile(rootfs, file).catch(() => {
+        input.warn(
+          `cannot read the image's ${file} (its permissions keep you out); leaving it as it is`,
+        );
+        return null;
+      });
+    const imagePasswd = await readEtc('/etc/passwd');
+    const imageGroup = await readEtc('/etc/group');
     if (imagePasswd === undefined) {
       input.warn('the image has no /etc/passwd; not adding your user to it');
-    } else {
+    } else if (imagePasswd !== null) {
       const hostPasswd = await readFile('/etc/passwd', 'utf8').catch(() => '');
       files.set('etc/passwd', generatePasswd(imagePasswd, hostPasswd, user, uid, homeDest));
       spec.mounts.push(etcBind('passwd'));
     }
-    if (imageGroup !== undefined) {
+    if (imageGroup !== undefined && imageGroup !== null) {
       const name = gid === 0 ? 'root' : user.groupName;
       files.set('etc/group', generateGroup(imageGroup, name, gid, uid === 0 ? 'root' : user.name));
       spec.mounts.push(etcBind('group'));
