@@ -304,13 +304,14 @@ async function followDescriptor(
   return out;
 }
 
-function parseConfig(
+/** Parses a (verified) config blob and checks it has one diff_id per layer. */
+function parseConfigBlob(
   cdata: Buffer,
   configDigest: string,
-  manifest: ImageManifest,
-  manifestDigest: string,
+  layerCount: number,
   image: string,
-): { config: ImageConfig; layers: LayerDescriptor[] } {
+  hint: string,
+): ImageConfig {
   const cdoc = parseJson(cdata, 'image config', `blob ${configDigest}`, 'ERR_IMAGE_CONFIG_INVALID');
   const config = parseDoc(
     ImageConfigSchema,
@@ -319,14 +320,32 @@ function parseConfig(
     `blob ${configDigest}`,
     'ERR_IMAGE_CONFIG_INVALID',
   );
-  const diffIds = config.rootfs.diff_ids;
-  if (diffIds.length !== manifest.layers.length) {
+  const count = config.rootfs.diff_ids.length;
+  if (count !== layerCount) {
     throw new ImageError(
       'ERR_IMAGE_CONFIG_INVALID',
-      `config ${configDigest} of image ${image} lists ${diffIds.length} diff_ids for ${manifest.layers.length} layers`,
-      { hint: 'the image is malformed; rebuild it' },
+      `config ${configDigest} of image ${image} lists ${count} diff_ids for ${layerCount} layers`,
+      { hint },
     );
   }
+  return config;
+}
+
+function parseConfig(
+  cdata: Buffer,
+  configDigest: string,
+  manifest: ImageManifest,
+  manifestDigest: string,
+  image: string,
+): { config: ImageConfig; layers: LayerDescriptor[] } {
+  const config = parseConfigBlob(
+    cdata,
+    configDigest,
+    manifest.layers.length,
+    image,
+    'the image is malformed; rebuild it',
+  );
+  const diffIds = config.rootfs.diff_ids;
   const layers: LayerDescriptor[] = manifest.layers.map((layer, i) => {
     assertDigest(layer.digest, `layer ${i + 1} of manifest ${manifestDigest}`);
     const diffId = diffIds[i] as string;
@@ -739,22 +758,14 @@ async function dockerArchive(
       configDigest.slice(7),
     );
   }
-  const cdoc = parseJson(cdata, 'image config', `blob ${configDigest}`, 'ERR_IMAGE_CONFIG_INVALID');
-  const config = parseDoc(
-    ImageConfigSchema,
-    cdoc,
-    'image config',
-    `blob ${configDigest}`,
-    'ERR_IMAGE_CONFIG_INVALID',
+  const config = parseConfigBlob(
+    cdata,
+    configDigest,
+    entry.Layers.length,
+    image,
+    'the archive is malformed; create it again',
   );
   const diffIds = config.rootfs.diff_ids;
-  if (diffIds.length !== entry.Layers.length) {
-    throw new ImageError(
-      'ERR_IMAGE_CONFIG_INVALID',
-      `config ${configDigest} of image ${image} lists ${diffIds.length} diff_ids for ${entry.Layers.length} layers`,
-      { hint: 'the archive is malformed; create it again' },
-    );
-  }
 
   // The layers: read in place; compression sniffed from their first bytes.
   const members: Record<string, ArchiveMember> = {};

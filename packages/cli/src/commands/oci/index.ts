@@ -101,6 +101,24 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
       if (code !== undefined) setExit(code);
     },
   });
+  /** A verb on one container in one of `statuses`: start, pause, resume. */
+  const simple = (
+    verb: string,
+    describe: string,
+    statuses: Parameters<typeof requireStatus>[1],
+    op: (ctx: Awaited<ReturnType<typeof loadContainer>>['ctx'], id: string) => Promise<unknown>,
+  ) =>
+    sub(
+      `${verb} <id>`,
+      describe,
+      (y) => y.positional('id', ID),
+      async (a) => {
+        const loaded = await loadContainer(io, String(a.id));
+        await requireStatus(loaded, statuses, verb);
+        await op(loaded.ctx, loaded.record.id);
+        return 0;
+      },
+    );
 
   const state = async (id: string): Promise<OciState> => {
     const loaded = await loadContainer(io, id);
@@ -126,17 +144,7 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
         return 0;
       },
     ),
-    sub(
-      'start <id>',
-      'start a created container',
-      (y) => y.positional('id', ID),
-      async (a) => {
-        const loaded = await loadContainer(io, String(a.id));
-        await requireStatus(loaded, ['created'], 'start');
-        await startContainer(loaded.ctx, loaded.record.id);
-        return 0;
-      },
-    ),
+    simple('start', 'start a created container', ['created'], startContainer),
     sub(
       'state <id>',
       "print a container's state (OCI runtime-spec state JSON)",
@@ -244,28 +252,13 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
         return 0;
       },
     ),
-    sub(
-      'pause <id>',
+    simple(
+      'pause',
       'freeze all processes of a running container (needs the cgroup freezer)',
-      (y) => y.positional('id', ID),
-      async (a) => {
-        const loaded = await loadContainer(io, String(a.id));
-        await requireStatus(loaded, ['running'], 'pause');
-        await pauseContainer(loaded.ctx, loaded.record.id);
-        return 0;
-      },
+      ['running'],
+      pauseContainer,
     ),
-    sub(
-      'resume <id>',
-      'thaw a paused container',
-      (y) => y.positional('id', ID),
-      async (a) => {
-        const loaded = await loadContainer(io, String(a.id));
-        await requireStatus(loaded, ['paused'], 'resume');
-        await resumeContainer(loaded.ctx, loaded.record.id);
-        return 0;
-      },
-    ),
+    simple('resume', 'thaw a paused container', ['paused'], resumeContainer),
     sub(
       'list',
       'list your containers',
