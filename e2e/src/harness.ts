@@ -28,6 +28,15 @@ export interface User {
 
 export const isRoot = () => process.getuid?.() === 0;
 
+/** Stops an e2e file that is not run as root: the harness creates the user it runs berth as. */
+export function requireRoot(): void {
+  if (isRoot()) return;
+  console.error(
+    'the e2e suite must run as root: it creates the unprivileged user it runs berth as',
+  );
+  process.exit(1);
+}
+
 function lookupUser(name: string): User | undefined {
   try {
     const line = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim();

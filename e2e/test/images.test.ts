@@ -12,9 +12,9 @@ import * as assert from 'uvu/assert';
 import {
   berth,
   ensureUser,
-  isRoot,
   type Profile,
   type RunOptions,
+  requireRoot,
   startBerth,
   type User,
   waitFor,
@@ -32,12 +32,7 @@ import {
   writeHtpasswd,
 } from '../src/registry.js';
 
-if (!isRoot()) {
-  console.error(
-    'the e2e suite must run as root: it creates the unprivileged user it runs berth as',
-  );
-  process.exit(1);
-}
+requireRoot();
 
 const PROFILES_HERE: Profile[] = ['root', 'user'];
 const USERNAME = 'berth';

@@ -11,13 +11,13 @@ import {
   berth,
   ensureUser,
   hostMountsMatching,
-  isRoot,
   PROFILES,
   type Profile,
   pidsMatching,
   RUNTIMES,
   type RunOptions,
   type RuntimeName,
+  requireRoot,
   startBerth,
   type User,
   waitFor,
@@ -25,12 +25,7 @@ import {
 } from '../src/harness.js';
 import { buildDemoImage, buildTestImage, OTHER_ID, type TestImage } from '../src/images.js';
 
-if (!isRoot()) {
-  console.error(
-    'the e2e suite must run as root: it creates the unprivileged user it runs berth as',
-  );
-  process.exit(1);
-}
+requireRoot();
 
 let user: User;
 let work: string;

@@ -16,24 +16,19 @@ import {
   berth,
   ensureUser,
   hostMountsMatching,
-  isRoot,
   pidsMatching,
   REPO,
   RUNTIMES,
   type RunOptions,
   type RuntimeName,
+  requireRoot,
   type User,
   waitFor,
   workDir,
 } from '../src/harness.js';
 import { buildTestImage, type TestImage } from '../src/images.js';
 
-if (!isRoot()) {
-  console.error(
-    'the e2e suite must run as root: it creates the unprivileged user it runs berth as',
-  );
-  process.exit(1);
-}
+requireRoot();
 
 type Profile = 'root' | 'user';
 const PROFILES: Profile[] = ['root', 'user'];

@@ -23,24 +23,19 @@ import { ociErrors } from '../../packages/bundle-spec/test/oci-schema.js';
 import {
   berth,
   ensureUser,
-  isRoot,
   PROFILES,
   type Profile,
   RUNTIMES,
   type RunOptions,
   type RuntimeName,
+  requireRoot,
   type User,
   workDir,
 } from '../src/harness.js';
 import { BUSYBOX, buildTestImage, type TestImage } from '../src/images.js';
 import { writeOciImage } from '../src/oci-layout.js';
 
-if (!isRoot()) {
-  console.error(
-    'the e2e suite must run as root: it creates the unprivileged user it runs berth as',
-  );
-  process.exit(1);
-}
+requireRoot();
 
 /** `BERTH_E2E_ONLY=regex` runs only the tests whose name matches (for working on one). */
 const ONLY = process.env.BERTH_E2E_ONLY ? new RegExp(process.env.BERTH_E2E_ONLY) : undefined;

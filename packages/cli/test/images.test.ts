@@ -1,27 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { launchOptions, splitAtImage } from '../src/commands/action.js';
 import { imageOptions } from '../src/commands/image-options.js';
 import { main } from '../src/index.js';
 import { createProgress, formatBytes } from '../src/progress.js';
-
-function io(env: Record<string, string> = {}, tty = false) {
-  const stdout = new PassThrough();
-  const stderr = Object.assign(new PassThrough(), { isTTY: tty });
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  return { io: { stdout, stderr, env }, out: () => out, err: () => err };
-}
+import { captureIo } from './helpers.js';
 
 const dirs: string[] = [];
 process.on('exit', () => {
@@ -57,7 +43,7 @@ test('the image flags take values where they should, on run/exec/shell', () => {
       'no-https': true,
       'disable-cache': true,
     },
-    io().io,
+    captureIo().io,
   );
   assert.is(o.platform, 'linux/arm/v7');
   assert.is(o.authFile, '/auth.json');
@@ -69,11 +55,11 @@ test('the image flags take values where they should, on run/exec/shell', () => {
 });
 
 test('--no-https is a flag of its own (not a negated --https)', async () => {
-  const t = io({ BERTH_CACHEDIR: temp() });
+  const t = captureIo({ BERTH_CACHEDIR: temp() });
   const code = await main(['pull', '--no-https', 'oci:/does/not/exist:x'], t.io);
   assert.is(code, 255);
   assert.match(t.err(), /^berth: image .* not found/);
-  const help = io();
+  const help = captureIo();
   assert.is(await main(['pull', '--help'], help.io), 0);
   for (const f of ['--platform', '--authfile', '--docker-username', '--no-https', '--quiet'])
     assert.ok(help.out().includes(f), f);
@@ -132,19 +118,19 @@ test('pull: an OCI layout into the cache, digest on stdout, one line per layer',
   const cache = path.join(dir, 'cache');
   // the unprivileged path needs subuids; as root the unpack runs in-process
   if (process.getuid?.() !== 0) return;
-  const t = io({ BERTH_CACHEDIR: cache });
+  const t = captureIo({ BERTH_CACHEDIR: cache });
   assert.is(await main(['pull', `oci:${layout}:v1`], t.io), 0, t.err());
   assert.is(t.out(), `${manifest.digest}\n`);
   assert.match(t.err(), /^berth: unpacked layer 1\/1 [0-9a-f]{12} /m);
-  const list = io({ BERTH_CACHEDIR: cache });
+  const list = captureIo({ BERTH_CACHEDIR: cache });
   assert.is(await main(['cache', 'list', '--json'], list.io), 0, list.err());
   const listing = JSON.parse(list.out());
   assert.is(listing.images.length, 1);
   assert.equal(listing.images[0].refs, [`oci:${layout}:v1`]);
-  const quiet = io({ BERTH_CACHEDIR: path.join(dir, 'cache2') });
+  const quiet = captureIo({ BERTH_CACHEDIR: path.join(dir, 'cache2') });
   assert.is(await main(['pull', '-q', `oci:${layout}:v1`], quiet.io), 0);
   assert.is(quiet.err(), '');
-  const clean = io({ BERTH_CACHEDIR: cache });
+  const clean = captureIo({ BERTH_CACHEDIR: cache });
   assert.is(await main(['cache', 'clean', '--all'], clean.io), 0, clean.err());
   assert.match(clean.out(), /^removed 1 images/);
 });
@@ -207,7 +193,7 @@ test('progress: one line per finished layer off a terminal, bars on one, nothing
     },
     { phase: 'unpack-done', image: 'i', entries: 4 },
   ] as const;
-  const plain = io();
+  const plain = captureIo();
   const p = createProgress(plain.io, { quiet: false });
   for (const e of events) p.onProgress?.(e);
   p.finish();
@@ -222,14 +208,14 @@ test('progress: one line per finished layer off a terminal, bars on one, nothing
       '',
     ].join('\n'),
   );
-  const tty = io({}, true);
+  const tty = captureIo({}, true);
   const q = createProgress(tty.io, { quiet: false });
   for (const e of events) q.onProgress?.(e);
   q.finish();
   assert.match(tty.err(), /layer 1\/2 aaaaaaaaaaaa downloaded\s+\[=+\] 1\.00 kB\/1\.00 kB/);
   assert.match(tty.err(), /layer 2\/2 bbbbbbbbbbbb unpacked\s+\[=+\]/);
   assert.ok(tty.err().includes('\u001b[2A'), 'redrawn in place');
-  const silent = io({}, true);
+  const silent = captureIo({}, true);
   const s = createProgress(silent.io, { quiet: true });
   assert.is(s.onProgress, undefined);
   assert.is(formatBytes(1_500_000), '1.50 MB');

@@ -1,37 +1,23 @@
-import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ACTION_OPTIONS, launchOptions, splitAtImage } from '../src/commands/action.js';
 import { main, splitEnv, VERSION } from '../src/index.js';
-
-function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  return { io: { stdout, stderr, env: {} }, out: () => out, err: () => err };
-}
+import { captureIo } from './helpers.js';
 
 test('--version prints the version and exits 0', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['--version'], t.io), 0);
   assert.is(t.out().trim(), VERSION);
 });
 
 test('--help lists the commands', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['--help'], t.io), 0);
   for (const c of ['run', 'exec', 'shell']) assert.match(t.out(), new RegExp(`berth ${c}`));
 });
 
 test('exec --help documents the flags', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['exec', '--help'], t.io), 0);
   for (const f of ['--bind', '--fakeroot', '--env', '--cwd', '--runtime'])
     assert.ok(t.out().includes(f), f);
@@ -39,21 +25,21 @@ test('exec --help documents the flags', async () => {
 
 test('no command, an unknown command or an unknown flag: 255 with a message', async () => {
   for (const argv of [[], ['frobnicate'], ['exec', '--no-such-flag', 'oci:/x', 'true']]) {
-    const t = io();
+    const t = captureIo();
     assert.is(await main(argv, t.io), 255, argv.join(' '));
     assert.match(t.err(), /^berth: /);
   }
 });
 
 test('a bad image reference is a berth error (255) naming it', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['exec', 'oci:/nonexistent/layout:tag', 'true'], t.io), 255);
   assert.match(t.err(), /\/nonexistent\/layout/);
 });
 
 test('options after the image belong to the container command', async () => {
   // `-c` would be an unknown berth flag: the parse must stop at the image.
-  const t = io();
+  const t = captureIo();
   const code = await main(['exec', 'oci:/nonexistent/layout', 'sh', '-c', 'exit 3'], t.io);
   assert.is(code, 255);
   assert.not.match(t.err(), /Unknown argument/);
@@ -64,7 +50,7 @@ test('splitEnv: comma-separated pairs, commas inside values kept', () => {
 });
 
 test('exec --help documents the option groups; refused options stay hidden but named', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['exec', '--help'], t.io), 0);
   for (const f of [
     '--home',
@@ -201,14 +187,14 @@ test('refused flags reach the launcher, which refuses them (255)', async () => {
     ['exec', '-C', 'oci:/nonexistent', 'true'],
     ['exec', '--net', 'oci:/nonexistent', 'true'],
   ]) {
-    const t = io();
+    const t = captureIo();
     assert.is(await main(argv, t.io), 255, argv.join(' '));
     assert.match(t.err(), /^berth: not supported by OCI launcher: /);
   }
 });
 
 test('a non-numeric --pids-limit is a usage error', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['exec', '--pids-limit', 'lots', 'oci:/x', 'true'], t.io), 255);
   assert.match(t.err(), /--pids-limit needs a number/);
 });

@@ -1,22 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatTable, splitOciArgs } from '../src/commands/oci/index.js';
 import { main } from '../src/index.js';
-
-function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => {
-    out += d;
-  });
-  stderr.on('data', (d) => {
-    err += d;
-  });
-  return { io: { stdout, stderr, env: {} }, out: () => out, err: () => err };
-}
+import { captureIo } from './helpers.js';
 
 test('splitOciArgs: everything after the id of oci exec belongs to the command', () => {
   assert.equal(splitOciArgs(['oci', 'exec', 'c1', 'sh', '-c', 'exit 7']), [
@@ -50,7 +36,7 @@ test('splitOciArgs: everything after the id of oci exec belongs to the command',
 });
 
 test('oci --help lists every subcommand', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['oci', '--help'], t.io), 0);
   for (const c of [
     'create',
@@ -72,7 +58,7 @@ test('oci --help lists every subcommand', async () => {
 });
 
 test('oci create --help documents its flags', async () => {
-  const t = io();
+  const t = captureIo();
   assert.is(await main(['oci', 'create', '--help'], t.io), 0);
   for (const f of ['--bundle', '--log-path', '--log-format', '--pid-file', '--runtime'])
     assert.ok(t.out().includes(f), f);
@@ -80,7 +66,7 @@ test('oci create --help documents its flags', async () => {
 
 test('oci usage errors exit 255', async () => {
   for (const argv of [['oci'], ['oci', 'create', 'c1'], ['oci', 'frob']]) {
-    const t = io();
+    const t = captureIo();
     assert.is(await main(argv, t.io), 255, argv.join(' '));
     assert.match(t.err(), /^berth: /);
   }
