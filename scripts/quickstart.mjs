@@ -14,7 +14,7 @@ if (!existsSync(path.join(layout, 'index.json'))) {
   process.stderr.write('quickstart: building the demo image from busybox-static\n');
   const r = spawnSync(
     'pnpm',
-    ['--filter', '@berth/e2e', 'exec', 'tsx', 'src/images.ts', 'demo', layout, 'demo'],
+    ['--filter', '@berth-oci/e2e', 'exec', 'tsx', 'src/images.ts', 'demo', layout, 'demo'],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],

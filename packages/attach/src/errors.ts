@@ -1,4 +1,4 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
 export type AttachErrorCode = 'ERR_ATTACH_DETACH_KEYS' | 'ERR_ATTACH_CONNECT';
 

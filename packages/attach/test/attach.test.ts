@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import nus from 'node-unix-socket';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

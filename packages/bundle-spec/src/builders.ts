@@ -1,4 +1,4 @@
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import {
   AbsolutePathSchema,

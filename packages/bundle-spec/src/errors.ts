@@ -1,6 +1,6 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
-/** Every code `@berth/bundle-spec` throws (besides `ERR_INVALID_OPTIONS` from `@berth/errors`). */
+/** Every code `@berth-oci/bundle-spec` throws (besides `ERR_INVALID_OPTIONS` from `@berth-oci/errors`). */
 export type BundleSpecErrorCode =
   | 'ERR_SPEC_INVALID'
   | 'ERR_SPEC_NOT_FOUND'
@@ -8,7 +8,7 @@ export type BundleSpecErrorCode =
   | 'ERR_SPEC_WRITE'
   | 'ERR_SPEC_UNKNOWN_CAPABILITY';
 
-/** The error `@berth/bundle-spec` throws; a `BerthError`, recognised by `isBerthError`. */
+/** The error `@berth-oci/bundle-spec` throws; a `BerthError`, recognised by `isBerthError`. */
 export class BundleSpecError extends BerthError {
   declare readonly code: BundleSpecErrorCode;
 

@@ -28,7 +28,7 @@ const userProcess = () =>
     capabilities: capabilitySet({ targetUid: 1000 }),
   });
 
-// the mounts @berth/mounts produces for reference Appendix 1
+// the mounts @berth-oci/mounts produces for reference Appendix 1
 const appendixMounts: Mount[] = [
   { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
   {

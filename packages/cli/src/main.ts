@@ -46,7 +46,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     })
     .showHelpOnFail(false);
   parser.epilogue(
-    'Images: docker://[HOST/]NAME[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, or a path.\nEach command has its own --help; the README of @berth/cli has the details.',
+    'Images: docker://[HOST/]NAME[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, or a path.\nEach command has its own --help; the README of @berth-oci/cli has the details.',
   );
   try {
     await parser.parseAsync(splitAtImage(splitOciArgs(argv)), {}, (_err, _parsed, output) => {

@@ -1,4 +1,4 @@
-import type { LaunchProgress } from '@berth/launcher';
+import type { LaunchProgress } from '@berth-oci/launcher';
 import type { Io } from './render.js';
 
 /** Shows download and unpack progress on stderr. */

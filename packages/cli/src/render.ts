@@ -1,4 +1,4 @@
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 
 /** Exit status of berth's own failures (as SingularityCE). */
 export const BERTH_FAILURE = 255;

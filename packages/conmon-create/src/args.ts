@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 
 export const ConmonArgsOptionsSchema = v.object({

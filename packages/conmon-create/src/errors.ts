@@ -1,4 +1,4 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
 export type ConmonErrorCode =
   | 'ERR_CONMON_SYNC'

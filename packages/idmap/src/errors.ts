@@ -1,6 +1,6 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
-/** Every code `@berth/idmap` throws (besides `ERR_INVALID_OPTIONS` from `@berth/errors`). */
+/** Every code `@berth-oci/idmap` throws (besides `ERR_INVALID_OPTIONS` from `@berth-oci/errors`). */
 export type IdmapErrorCode =
   | 'ERR_IDMAP_PARSE'
   | 'ERR_IDMAP_NO_ENTRY'
@@ -8,7 +8,7 @@ export type IdmapErrorCode =
   | 'ERR_IDMAP_RANGE_TOO_SMALL'
   | 'ERR_IDMAP_READ';
 
-/** The error `@berth/idmap` throws; a `BerthError`, recognised by `isBerthError`. */
+/** The error `@berth-oci/idmap` throws; a `BerthError`, recognised by `isBerthError`. */
 export class IdmapError extends BerthError {
   declare readonly code: IdmapErrorCode;
 

@@ -1,4 +1,4 @@
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import { IdmapError } from './errors.js';
 import { SUBID_RANGE_SIZE } from './subid.js';
 import { type IdMapping, IdSchema, type SubidRange, SubidRangeSchema } from './types.js';

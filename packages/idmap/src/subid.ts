@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { IdmapError } from './errors.js';
 import {

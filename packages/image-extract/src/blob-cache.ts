@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import { verifyBlobFile } from './blob.js';
 import { debug } from './debug.js';
 import { digestHex } from './digest.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { BerthError, isBerthError, parseOptions } from '@berth/errors';
+import { BerthError, isBerthError, parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { blobCacheDir, lockPath, privateDir } from './blob-cache.js';
 import { defaultCacheDir } from './cache-dir.js';

@@ -1,6 +1,6 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
-/** Every code `@berth/image-extract` throws (plus `ERR_INVALID_OPTIONS` from `@berth/errors`). */
+/** Every code `@berth-oci/image-extract` throws (plus `ERR_INVALID_OPTIONS` from `@berth-oci/errors`). */
 export type ImageErrorCode =
   | 'ERR_IMAGE_REF_INVALID'
   | 'ERR_IMAGE_TRANSPORT_UNSUPPORTED'

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError } from '@berth/errors';
+import { BerthError } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { type Credentials, findCredentials } from './auth.js';
 import { digestMismatch, sizeMismatch, tooLarge } from './blob.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { isBerthError, parseOptions } from '@berth/errors';
+import { isBerthError, parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { type ArchiveIndex, type ArchiveMember, indexArchive } from './archive.js';
 import {

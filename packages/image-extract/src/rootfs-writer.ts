@@ -19,7 +19,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { BerthError, isBerthError } from '@berth/errors';
+import { BerthError, isBerthError } from '@berth-oci/errors';
 import { ImageError, q } from './errors.js';
 import type { TarEntry, TarHandler } from './tar-reader.js';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { BerthError, isBerthError, parseOptions } from '@berth/errors';
+import { BerthError, isBerthError, parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { blobMissing, digestMismatch, openBlob, sizeMismatch, verifyBlobFile } from './blob.js';
 import { debug } from './debug.js';

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveImage, unpackImage, unpackImageAtomic } from '../src/index.js';

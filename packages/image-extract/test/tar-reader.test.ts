@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type TarEntry, TarReader } from '../src/tar-reader.js';

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { HOOK_NAMES, type Hook, type Mount, type Spec } from '@berth/bundle-spec';
+import { HOOK_NAMES, type Hook, type Mount, type Spec } from '@berth-oci/bundle-spec';
 import * as v from 'valibot';
 import { deviceNumbers } from './cgroups.js';
 import { LaunchError } from './errors.js';

@@ -1,6 +1,6 @@
 import { lstat, readFile } from 'node:fs/promises';
 import os from 'node:os';
-import { type LinuxResources, LinuxResourcesSchema } from '@berth/bundle-spec';
+import { type LinuxResources, LinuxResourcesSchema } from '@berth-oci/bundle-spec';
 import * as v from 'valibot';
 import { LaunchError } from './errors.js';
 import type { CgroupLimits } from './options.js';

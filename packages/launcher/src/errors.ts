@@ -1,6 +1,6 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
-/** Error codes thrown by @berth/launcher (errors of the packages it calls pass through). */
+/** Error codes thrown by @berth-oci/launcher (errors of the packages it calls pass through). */
 export type LaunchErrorCode =
   | 'ERR_LAUNCH_USERNS'
   | 'ERR_LAUNCH_UNPACK'

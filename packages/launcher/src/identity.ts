@@ -8,7 +8,7 @@ import {
   type SubidRange,
   singleMap,
   toHost,
-} from '@berth/idmap';
+} from '@berth-oci/idmap';
 
 /** The host user berth runs for. */
 export interface HostUser {

@@ -1,6 +1,6 @@
 import { lstat, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ALL_CAPABILITIES } from '@berth/bundle-spec';
+import { ALL_CAPABILITIES } from '@berth-oci/bundle-spec';
 
 /**
  * Where `file` leads inside the image rootfs once symlinks are followed as the container would

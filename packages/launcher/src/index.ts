@@ -1,4 +1,4 @@
-export type { ExitStatus } from '@berth/runtime-ops';
+export type { ExitStatus } from '@berth-oci/runtime-ops';
 export type { CdiSpec } from './cdi.js';
 export {
   CdiSpecSchema,

@@ -11,9 +11,9 @@ import {
   normalizeCapabilities,
   type Spec,
   writeSpec,
-} from '@berth/bundle-spec';
-import { parseOptions } from '@berth/errors';
-import { imageDefaults, type resolveImage } from '@berth/image-extract';
+} from '@berth-oci/bundle-spec';
+import { parseOptions } from '@berth-oci/errors';
+import { imageDefaults, type resolveImage } from '@berth-oci/image-extract';
 import {
   type BindSpec,
   bindMounts,
@@ -25,7 +25,7 @@ import {
   parseNoMount,
   parseScratchDirs,
   workdirDirectories,
-} from '@berth/mounts';
+} from '@berth-oci/mounts';
 import {
   cgroupLayout,
   type ExitStatus,
@@ -34,7 +34,7 @@ import {
   type Runtime,
   runContainer,
   runtimeStateRoot,
-} from '@berth/runtime-ops';
+} from '@berth-oci/runtime-ops';
 import { DEFAULT_CDI_DIRS, injectCdiDevices } from './cdi.js';
 import { cgroupResources, checkCgroupSupport } from './cgroups.js';
 import { checkOptions, resolvConfFromDns } from './check-options.js';

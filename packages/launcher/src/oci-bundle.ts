@@ -12,16 +12,16 @@ import {
   minimalSpec,
   type Spec,
   writeSpec,
-} from '@berth/bundle-spec';
-import { BerthError, isBerthError, parseOptions } from '@berth/errors';
-import type { IdMapping } from '@berth/idmap';
+} from '@berth-oci/bundle-spec';
+import { BerthError, isBerthError, parseOptions } from '@berth-oci/errors';
+import type { IdMapping } from '@berth-oci/idmap';
 import {
   fetchImageBlobs,
   imageDefaults,
   type ResolvedImage,
   unpackImage,
-} from '@berth/image-extract';
-import { bundleLockPath, readLock } from '@berth/runtime-ops';
+} from '@berth-oci/image-extract';
+import { bundleLockPath, readLock } from '@berth-oci/runtime-ops';
 import * as v from 'valibot';
 import { hostUser, ownerFunction, planUserns, type UsernsPlan } from './identity.js';
 import type { LaunchProgress } from './options.js';

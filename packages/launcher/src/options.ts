@@ -43,7 +43,7 @@ const Callback = <T>() => v.optional(v.custom<T>((f) => typeof f === 'function')
 
 /** Options of `launch()`: one schema, shared by the CLI and library users. */
 export const LaunchOptionsSchema = v.object({
-  /** Image reference: `oci:DIR[:TAG]` (more transports in @berth/image-extract). */
+  /** Image reference: `oci:DIR[:TAG]` (more transports in @berth-oci/image-extract). */
   image: v.pipe(v.string(), v.nonEmpty('an image reference is required')),
   /** `run` (entrypoint + args), `exec` (args[0] is the program), `shell` (an interactive shell). */
   action: v.optional(v.picklist(['run', 'exec', 'shell']), 'run'),

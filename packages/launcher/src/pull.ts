@@ -1,4 +1,4 @@
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import {
   type CacheListing,
   type CleanResult,
@@ -8,7 +8,7 @@ import {
   formatPlatform,
   imageDefaults,
   listCache,
-} from '@berth/image-extract';
+} from '@berth-oci/image-extract';
 import * as v from 'valibot';
 import { hostUser, planUserns } from './identity.js';
 import type { LaunchProgress } from './options.js';
@@ -118,7 +118,7 @@ export async function listImageCache(options: ImageCacheOptions = {}): Promise<C
 
 /**
  * `berth cache clean`: leftovers and unused blobs, one image, or everything (see
- * `cleanCache` of @berth/image-extract). Trees unpacked for a user namespace hold files owned
+ * `cleanCache` of @berth-oci/image-extract). Trees unpacked for a user namespace hold files owned
  * by subordinate ids, which the user cannot remove from outside: they are removed inside the
  * same user namespace the unpack worker uses.
  */

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BerthError } from '@berth/errors';
+import { BerthError } from '@berth-oci/errors';
 import {
   defaultCacheDir,
   type FetchOptions,
@@ -18,7 +18,7 @@ import {
   resolveImage,
   type UnpackProgress,
   unpackToCache,
-} from '@berth/image-extract';
+} from '@berth-oci/image-extract';
 import { execa } from 'execa';
 import { LaunchError } from './errors.js';
 import { ownerFunction, type UsernsPlan, unshareUserArgs } from './identity.js';

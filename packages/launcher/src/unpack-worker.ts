@@ -6,8 +6,8 @@
  * cache; every blob is verified again here before it is unpacked.
  */
 import path from 'node:path';
-import { isBerthError } from '@berth/errors';
-import { removeTree, unpackImage, unpackToCache } from '@berth/image-extract';
+import { isBerthError } from '@berth-oci/errors';
+import { removeTree, unpackImage, unpackToCache } from '@berth-oci/image-extract';
 import { ownerFunction } from './identity.js';
 import type { WorkerMessage, WorkerRequest } from './rootfs.js';
 

@@ -1,4 +1,4 @@
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { processArgs, SHELL_ARGS } from '../src/index.js';

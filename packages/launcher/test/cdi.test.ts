@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildProcess, minimalSpec, type Spec, validateSpec } from '@berth/bundle-spec';
+import { buildProcess, minimalSpec, type Spec, validateSpec } from '@berth-oci/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { injectCdiDevices, loadCdiSpecs, parseCdiName, sortMounts } from '../src/index.js';

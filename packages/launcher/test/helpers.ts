@@ -1,4 +1,4 @@
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import * as assert from 'uvu/assert';
 
 /** Asserts that `fn` throws (or rejects with) a berth error with `code`, and returns it. */

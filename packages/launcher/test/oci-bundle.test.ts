@@ -1,5 +1,5 @@
-import { validateSpec } from '@berth/bundle-spec';
-import type { ResolvedImage } from '@berth/image-extract';
+import { validateSpec } from '@berth-oci/bundle-spec';
+import type { ResolvedImage } from '@berth-oci/image-extract';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bundleIdMaps, bundleSpec, type UsernsPlan } from '../src/index.js';

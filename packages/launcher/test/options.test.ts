@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Mount } from '@berth/bundle-spec';
-import { parseOptions } from '@berth/errors';
+import type { Mount } from '@berth-oci/bundle-spec';
+import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { MountsError } from './errors.js';
 import { cleanContainerPath, isUnder } from './paths.js';

@@ -1,6 +1,6 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
-/** Every code `@berth/mounts` throws (besides `ERR_INVALID_OPTIONS` from `@berth/errors`). */
+/** Every code `@berth-oci/mounts` throws (besides `ERR_INVALID_OPTIONS` from `@berth-oci/errors`). */
 export type MountsErrorCode =
   | 'ERR_MOUNTS_NO_MOUNT_REQUIRED'
   | 'ERR_MOUNTS_BIND_SPEC'
@@ -14,7 +14,7 @@ export type MountsErrorCode =
   | 'ERR_MOUNTS_SCRATCH'
   | 'ERR_MOUNTS_WORKDIR';
 
-/** The error `@berth/mounts` throws; a `BerthError`, recognised by `isBerthError`. */
+/** The error `@berth-oci/mounts` throws; a `BerthError`, recognised by `isBerthError`. */
 export class MountsError extends BerthError {
   declare readonly code: MountsErrorCode;
 

@@ -1,5 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import type { BindSpec } from './binds.js';
 import { MountsError } from './errors.js';

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { minimalSpec, validateSpec } from '@berth/bundle-spec';
+import { minimalSpec, validateSpec } from '@berth-oci/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bindMounts, checkBindSource, parseBindSpecs } from '../src/index.js';

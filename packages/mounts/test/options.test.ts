@@ -1,4 +1,4 @@
-import { minimalSpec, validateSpec } from '@berth/bundle-spec';
+import { minimalSpec, validateSpec } from '@berth-oci/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {

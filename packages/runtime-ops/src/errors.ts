@@ -1,6 +1,6 @@
-import { BerthError, type BerthErrorOptions } from '@berth/errors';
+import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
 
-/** Error codes thrown by @berth/runtime-ops. */
+/** Error codes thrown by @berth-oci/runtime-ops. */
 export type RuntimeErrorCode =
   | 'ERR_RUNTIME_NOT_FOUND'
   | 'ERR_RUNTIME_UNKNOWN'

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { RuntimeError } from './errors.js';
 

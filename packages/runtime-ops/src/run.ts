@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { parseOptions } from '@berth/errors';
+import { parseOptions } from '@berth-oci/errors';
 import { execa } from 'execa';
 import * as v from 'valibot';
 import { RuntimeError } from './errors.js';

@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {

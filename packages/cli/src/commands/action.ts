@@ -1,11 +1,11 @@
-import { BerthError } from '@berth/errors';
+import { BerthError } from '@berth-oci/errors';
 import {
   type CgroupLimits,
   dryRun,
   type LaunchOptions,
   type LaunchProgress,
   launch,
-} from '@berth/launcher';
+} from '@berth-oci/launcher';
 import type { Argv, CommandModule } from 'yargs';
 import { createProgress } from '../progress.js';
 import { type Io, warn } from '../render.js';

@@ -1,4 +1,4 @@
-import { cleanImageCache, listImageCache } from '@berth/launcher';
+import { cleanImageCache, listImageCache } from '@berth-oci/launcher';
 import type { Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../progress.js';
 import { type Io, warn } from '../render.js';

@@ -1,4 +1,4 @@
-import type { LaunchOptions } from '@berth/launcher';
+import type { LaunchOptions } from '@berth-oci/launcher';
 
 const G_IMAGE = 'Images and registries:';
 

@@ -1,4 +1,4 @@
-import { pull } from '@berth/launcher';
+import { pull } from '@berth-oci/launcher';
 import type { Argv, CommandModule } from 'yargs';
 import { createProgress } from '../progress.js';
 import { type Io, warn } from '../render.js';

@@ -1,4 +1,4 @@
-import { isBerthError } from '@berth/errors';
+import { isBerthError } from '@berth-oci/errors';
 import * as assert from 'uvu/assert';
 
 /** Awaits `p` and asserts it rejects with a berth error of `code`; returns the error. */

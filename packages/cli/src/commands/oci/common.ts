@@ -8,8 +8,8 @@ import {
   logTargets,
   removeConmonFiles,
   waitForExit,
-} from '@berth/conmon-create';
-import { hostUser, planUserns, unshareUserArgs } from '@berth/launcher';
+} from '@berth-oci/conmon-create';
+import { hostUser, planUserns, unshareUserArgs } from '@berth-oci/launcher';
 import {
   type ContainerRecord,
   type ContainerState,
@@ -23,7 +23,7 @@ import {
   type LogFormat,
   type RuntimeContext,
   RuntimeError,
-} from '@berth/runtime-ops';
+} from '@berth-oci/runtime-ops';
 import type { Io } from '../../render.js';
 
 /** Opens the user's container store; for an ordinary user, with the holder's id maps. */

@@ -1,4 +1,4 @@
-import { prepareBundle, removeBundle } from '@berth/launcher';
+import { prepareBundle, removeBundle } from '@berth-oci/launcher';
 import {
   containerState,
   killContainer,
@@ -10,7 +10,7 @@ import {
   startContainer,
   toOciState,
   updateContainer,
-} from '@berth/runtime-ops';
+} from '@berth-oci/runtime-ops';
 import type { Argv, CommandModule } from 'yargs';
 import { type Io, warn } from '../../render.js';
 import {

@@ -1,6 +1,6 @@
-import { attach, DEFAULT_DETACH_KEYS } from '@berth/attach';
-import { conmonFiles, waitForExit } from '@berth/conmon-create';
-import { execInContainer, killContainer, startContainer } from '@berth/runtime-ops';
+import { attach, DEFAULT_DETACH_KEYS } from '@berth-oci/attach';
+import { conmonFiles, waitForExit } from '@berth-oci/conmon-create';
+import { execInContainer, killContainer, startContainer } from '@berth-oci/runtime-ops';
 import type { Io } from '../../render.js';
 import {
   type CreateArgs,
