@@ -1,5 +1,3 @@
-import * as v from 'valibot';
-
 /** The brand every berth error carries; checked instead of `instanceof`, since packages are versioned apart. */
 export const BERTH_ERROR: unique symbol = Symbol.for('berth.error') as never;
 
@@ -8,22 +6,27 @@ export interface BerthErrorOptions {
   hint?: string;
   /** The underlying error. */
   cause?: unknown;
+  /** True when the error is a bug in berth rather than something the user can fix. */
+  internal?: boolean;
 }
 
 /**
  * The base of every error a berth package throws. `code` is stable (`ERR_<AREA>_<WHAT>`),
- * `message` is lower-case and names the thing, `hint` holds the remedy.
+ * `message` is lower-case and names the thing, `hint` holds the remedy, `internal` marks a
+ * bug in berth (as opposed to a mistake or a condition the user can fix).
  */
 export class BerthError extends Error {
   readonly [BERTH_ERROR] = true;
   readonly code: string;
   readonly hint: string | undefined;
+  readonly internal: boolean;
 
   constructor(code: string, message: string, options: BerthErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BerthError';
     this.code = code;
     this.hint = options.hint;
+    this.internal = options.internal === true;
   }
 
   /** True for any berth error, whichever copy of this package made it. */
@@ -32,6 +35,7 @@ export class BerthError extends Error {
   }
 }
 
+/** True for any berth error, whichever copy of this package made it (the brand, not `instanceof`). */
 export function isBerthError(error: unknown): error is BerthError {
   return (
     typeof error === 'object' &&
@@ -42,17 +46,10 @@ export function isBerthError(error: unknown): error is BerthError {
 }
 
 /**
- * Parses `input` with `schema`, throwing `ERR_INVALID_OPTIONS` (with valibot's summary) on failure.
- * `what` names the options in the message, e.g. `launch options`.
+ * True when `error` is a bug rather than a user error: anything that is not a berth error,
+ * or a berth error marked `internal`. Berth errors made before the marker existed count as
+ * user errors.
  */
-export function parseOptions<S extends v.GenericSchema>(
-  schema: S,
-  input: unknown,
-  what = 'options',
-): v.InferOutput<S> {
-  const result = v.safeParse(schema, input);
-  if (result.success) return result.output;
-  throw new BerthError('ERR_INVALID_OPTIONS', `invalid ${what}: ${v.summarize(result.issues)}`, {
-    hint: 'check the option names and values against the package README',
-  });
+export function isInternalError(error: unknown): boolean {
+  return !isBerthError(error) || (error as { internal?: unknown }).internal === true;
 }

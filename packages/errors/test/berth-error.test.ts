@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as v from 'valibot';
-import { BERTH_ERROR, BerthError, isBerthError, parseOptions } from '../src/index.js';
+import { BERTH_ERROR, BerthError, isBerthError, isInternalError } from '../src/berth-error.js';
 
 test('a berth error carries code, hint and cause', () => {
   const cause = new Error('boom');
@@ -9,6 +8,7 @@ test('a berth error carries code, hint and cause', () => {
   assert.is(e.code, 'ERR_X_Y');
   assert.is(e.hint, 'fix a');
   assert.is(e.cause, cause);
+  assert.is(e.internal, false);
   assert.ok(isBerthError(e));
   assert.ok(BerthError.isInstance(e));
 });
@@ -25,17 +25,14 @@ test('the brand is recognised without instanceof (another copy of the package)',
   assert.not.ok(isBerthError(null));
 });
 
-test('parseOptions returns the output or throws ERR_INVALID_OPTIONS with a summary', () => {
-  const schema = v.object({ n: v.number() });
-  assert.equal(parseOptions(schema, { n: 1 }), { n: 1 });
-  try {
-    parseOptions(schema, { n: 'x' }, 'test options');
-    assert.unreachable();
-  } catch (e) {
-    assert.ok(isBerthError(e));
-    assert.is((e as BerthError).code, 'ERR_INVALID_OPTIONS');
-    assert.match((e as BerthError).message, /^invalid test options: .*n/);
-  }
+test('bugs are told apart from user errors', () => {
+  assert.ok(isInternalError(new BerthError('ERR_X', 'broken invariant', { internal: true })));
+  assert.ok(isInternalError(new TypeError('x is undefined')));
+  assert.ok(isInternalError('a thrown string'));
+  assert.not.ok(isInternalError(new BerthError('ERR_X', 'no such file "/a"')));
+  // an error from a copy of the package older than the marker is a user error
+  const old = Object.assign(new Error('x'), { code: 'ERR_A', [Symbol.for('berth.error')]: true });
+  assert.not.ok(isInternalError(old));
 });
 
 test.run();
