@@ -11,7 +11,7 @@ import { q } from './errors.js';
 import { acquireLock, type Lock } from './lock.js';
 import { formatPlatform } from './platform.js';
 import { formatImageRef, parseImageRef } from './ref.js';
-import type { ResolvedImage } from './resolve.js';
+import type { ResolvedImage } from './resolved-image.js';
 import { BlobSourceSchema } from './source.js';
 import {
   type OwnerMap,

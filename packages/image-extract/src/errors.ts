@@ -1,7 +1,8 @@
-import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
+import { defineBerthError } from '@berth-oci/errors';
 
-/** Every code `@berth-oci/image-extract` throws (plus `ERR_INVALID_OPTIONS` from `@berth-oci/errors`). */
+/** Every code `@berth-oci/image-extract` throws. */
 export type ImageErrorCode =
+  | 'ERR_INVALID_OPTIONS'
   | 'ERR_IMAGE_REF_INVALID'
   | 'ERR_IMAGE_TRANSPORT_UNSUPPORTED'
   | 'ERR_IMAGE_NOT_FOUND'
@@ -27,14 +28,7 @@ export type ImageErrorCode =
   | 'ERR_IMAGE_CACHE';
 
 /** The error class of this package: a `BerthError` (same brand), with `ImageErrorCode` codes. */
-export class ImageError extends BerthError {
-  declare readonly code: ImageErrorCode;
-
-  constructor(code: ImageErrorCode, message: string, options: BerthErrorOptions = {}) {
-    super(code, message, options);
-    this.name = 'ImageError';
-  }
-}
+export class ImageError extends defineBerthError<ImageErrorCode>('ImageError') {}
 
 /** Quotes an untrusted string for a message: JSON escaping, long strings cut short. */
 export function q(value: string, max = 200): string {

@@ -5,7 +5,7 @@ import { debug } from './debug.js';
 import { ImageError, q } from './errors.js';
 import { formatImageRef } from './ref.js';
 import { RegistryClient, RegistryOptionsSchema } from './registry.js';
-import type { ResolvedImage } from './resolve.js';
+import type { ResolvedImage } from './resolved-image.js';
 
 /** Progress of `fetchImageBlobs`. */
 export interface FetchProgress {

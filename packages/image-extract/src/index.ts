@@ -37,8 +37,10 @@ export type { DockerRef, ImageRef } from './ref.js';
 export { formatImageRef, ImageRefSchema, parseDockerReference, parseImageRef } from './ref.js';
 export type { RegistryOptions } from './registry.js';
 export { RegistryClient, RegistryOptionsSchema, registryOrigin } from './registry.js';
-export type { ResolvedImage, ResolveOptions } from './resolve.js';
+export type { ResolveOptions } from './resolve.js';
 export { blobLocation, ResolveOptionsSchema, resolveImage } from './resolve.js';
+export type { ResolvedImage } from './resolved-image.js';
+export { parseResolvedImage, ResolvedImageSchema } from './resolved-image.js';
 export type {
   Descriptor,
   ImageConfig,

@@ -40,6 +40,7 @@ import {
   parseImageRef,
 } from './ref.js';
 import { RegistryClient, RegistryOptionsSchema } from './registry.js';
+import type { ResolvedImage } from './resolved-image.js';
 import {
   type Descriptor,
   DescriptorSchema,
@@ -64,26 +65,6 @@ export const ResolveOptionsSchema = v.object({
   ...RegistryOptionsSchema.entries,
 });
 export type ResolveOptions = v.InferInput<typeof ResolveOptionsSchema>;
-
-/** An image whose index, manifest and config were read and verified. Plain data (JSON-serialisable). */
-export interface ResolvedImage {
-  ref: ImageRef;
-  /** Digest of the selected image manifest (the key of the unpacked-rootfs cache). */
-  manifestDigest: string;
-  manifest: ImageManifest;
-  /** Digest of the image config. */
-  configDigest: string;
-  /** The parsed image config. */
-  config: ImageConfig;
-  /** The manifest's layers in order, each with its `diffId` from the config. */
-  layers: LayerDescriptor[];
-  /** Platform of the manifest, when an index said it. */
-  platform?: Platform;
-  /** Digests of the image indexes followed down to the manifest, outermost first. */
-  indexDigests: string[];
-  /** Where the blobs are read from. For `docker://`, the blob cache (layers arrive with `fetchImageBlobs`). */
-  source: BlobSource;
-}
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 /** Largest index, manifest or config this reader accepts. */

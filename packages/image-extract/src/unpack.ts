@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { BerthError, isBerthError, parseOptions } from '@berth-oci/errors';
+import { isBerthError, parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
 import { blobMissing, digestMismatch, openBlob, sizeMismatch, verifyBlobFile } from './blob.js';
 import { debug } from './debug.js';
@@ -12,10 +12,10 @@ import { assertDigest, digestHex } from './digest.js';
 import { ImageError, q } from './errors.js';
 import { type LayerCompression, layerCompression } from './media-types.js';
 import { formatImageRef } from './ref.js';
-import type { ResolvedImage } from './resolve.js';
+import { parseResolvedImage, type ResolvedImage } from './resolved-image.js';
 import { type OwnerMap, RootfsWriter, type WriterCounts } from './rootfs-writer.js';
 import type { LayerDescriptor } from './schemas.js';
-import { type BlobLocation, BlobSourceSchema, locateBlob } from './source.js';
+import { type BlobLocation, locateBlob } from './source.js';
 import { TarReader } from './tar-reader.js';
 import { zstdDecompressor } from './zstd.js';
 
@@ -80,24 +80,6 @@ const READ_CHUNK = 1 << 20;
 const GUNZIP_CHUNK = 256 << 10;
 const PROGRESS_STEP = 4 << 20;
 
-function checkImage(image: ResolvedImage): void {
-  if (
-    typeof image !== 'object' ||
-    image === null ||
-    !Array.isArray(image.layers) ||
-    !v.is(BlobSourceSchema, image.source) ||
-    typeof image.ref !== 'object'
-  ) {
-    throw new BerthError(
-      'ERR_INVALID_OPTIONS',
-      'invalid image: expected the result of resolveImage()',
-      {
-        hint: 'pass the ResolvedImage returned by resolveImage',
-      },
-    );
-  }
-}
-
 interface LayerPlan {
   layer: LayerDescriptor;
   compression: LayerCompression;
@@ -160,12 +142,12 @@ async function exists(p: string): Promise<boolean> {
  * else changes it meanwhile.
  */
 export async function unpackImage(
-  image: ResolvedImage,
+  input: ResolvedImage,
   dest: string,
   options: UnpackOptions = {},
 ): Promise<UnpackStats> {
   const opts = parseOptions(UnpackOptionsSchema, options, 'unpackImage options');
-  checkImage(image);
+  const image = parseResolvedImage(input);
   const name = q(formatImageRef(image.ref), 300);
   const target = path.resolve(dest);
   const plans = planLayers(image, name);
