@@ -1,5 +1,6 @@
 import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
+import { BundleSpecError } from './errors.js';
 import {
   AbsolutePathSchema,
   CapabilitiesSchema,
@@ -66,7 +67,12 @@ export type BuildProcessOptions = v.InferInput<typeof BuildProcessOptionsSchema>
 
 /** The spec's `process`; optional fields are present only when given. */
 export function buildProcess(options: BuildProcessOptions): Process {
-  const o = parseOptions(BuildProcessOptionsSchema, options, 'buildProcess options');
+  const o = parseOptions(
+    BuildProcessOptionsSchema,
+    options,
+    'buildProcess options',
+    BundleSpecError,
+  );
   const user: Process['user'] = { uid: o.uid, gid: o.gid };
   if (o.umask !== undefined) user.umask = o.umask;
   if (o.additionalGids !== undefined) user.additionalGids = [...o.additionalGids];

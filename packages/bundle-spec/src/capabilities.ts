@@ -76,7 +76,7 @@ const KNOWN = new Set(ALL_CAPABILITIES);
  * a caller may warn about.
  */
 export function normalizeCapabilities(names: string[]): { known: string[]; unknown: string[] } {
-  const list = parseOptions(v.array(v.string()), names, 'capability names');
+  const list = parseOptions(v.array(v.string()), names, 'capability names', BundleSpecError);
   const known = new Set<string>();
   const unknown = new Set<string>();
   for (const item of list) {
@@ -126,7 +126,12 @@ function known(names: string[], what: string): string[] {
  * four others hold only `add - drop`. Unknown names throw `ERR_SPEC_UNKNOWN_CAPABILITY`.
  */
 export function capabilitySet(options: CapabilitySetOptions): Capabilities {
-  const opts = parseOptions(CapabilitySetOptionsSchema, options, 'capabilitySet options');
+  const opts = parseOptions(
+    CapabilitySetOptionsSchema,
+    options,
+    'capabilitySet options',
+    BundleSpecError,
+  );
   const base = known(opts.base ?? [...DEFAULT_CAPABILITIES], 'base');
   const add = known(opts.add, 'added');
   const drop = new Set(known(opts.drop, 'dropped'));

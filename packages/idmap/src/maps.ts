@@ -8,8 +8,8 @@ import { type IdMapping, IdSchema, type SubidRange, SubidRangeSchema } from './t
  * range becomes 1..count. The same shape serves uids (host uid, subuid range) and gids.
  */
 export function outerMap(hostId: number, range: SubidRange): IdMapping[] {
-  const id = parseOptions(IdSchema, hostId, 'host id');
-  const r = parseOptions(SubidRangeSchema, range, 'subid range');
+  const id = parseOptions(IdSchema, hostId, 'host id', IdmapError);
+  const r = parseOptions(SubidRangeSchema, range, 'subid range', IdmapError);
   return [
     { containerID: 0, hostID: id, size: 1 },
     { containerID: 1, hostID: r.start, size: r.count },
@@ -29,8 +29,8 @@ export function outerMap(hostId: number, range: SubidRange): IdMapping[] {
  * with target 0; berth drops the empty first entry then, which still reverses the outer map.
  */
 export function innerMap(target: number, subidCount: number): IdMapping[] {
-  const t = parseOptions(IdSchema, target, 'target id');
-  const s = parseOptions(IdSchema, subidCount, 'subid count');
+  const t = parseOptions(IdSchema, target, 'target id', IdmapError);
+  const s = parseOptions(IdSchema, subidCount, 'subid count', IdmapError);
   if (s < SUBID_RANGE_SIZE) {
     throw new IdmapError(
       'ERR_IDMAP_RANGE_TOO_SMALL',
@@ -54,7 +54,7 @@ export function innerMap(target: number, subidCount: number): IdMapping[] {
 
 /** The fallback without subordinate ids: the host id is 0 and nothing else is mapped. */
 export function singleMap(hostId: number): IdMapping[] {
-  const id = parseOptions(IdSchema, hostId, 'host id');
+  const id = parseOptions(IdSchema, hostId, 'host id', IdmapError);
   return [{ containerID: 0, hostID: id, size: 1 }];
 }
 

@@ -75,7 +75,7 @@ export function selectSubidRange(
   user: { name: string; uid: number },
   file: string = DEFAULT_FILE,
 ): SubidRange {
-  const who = parseOptions(SubidUserSchema, user, 'subid user');
+  const who = parseOptions(SubidUserSchema, user, 'subid user', IdmapError);
   const mine = entries.filter((e) => ownedBy(e, who));
   const enabled = mine.filter((e) => !e.disabled);
   const exact = enabled.find((e) => e.count === SUBID_RANGE_SIZE);
@@ -123,9 +123,14 @@ export async function readSubidRange(
   user: { name: string; uid: number },
   options: ReadSubidRangeOptions = {},
 ): Promise<SubidRange> {
-  const which = parseOptions(v.picklist(['uid', 'gid']), kind, 'subid kind');
-  const opts = parseOptions(ReadSubidRangeOptionsSchema, options, 'readSubidRange options');
-  const who = parseOptions(SubidUserSchema, user, 'subid user');
+  const which = parseOptions(v.picklist(['uid', 'gid']), kind, 'subid kind', IdmapError);
+  const opts = parseOptions(
+    ReadSubidRangeOptionsSchema,
+    options,
+    'readSubidRange options',
+    IdmapError,
+  );
+  const who = parseOptions(SubidUserSchema, user, 'subid user', IdmapError);
   const file = opts.file ?? (which === 'uid' ? '/etc/subuid' : '/etc/subgid');
   let text: string;
   try {

@@ -1,7 +1,8 @@
-import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
+import { defineBerthError } from '@berth-oci/errors';
 
 /** Error codes thrown by @berth-oci/launcher (errors of the packages it calls pass through). */
 export type LaunchErrorCode =
+  | 'ERR_INVALID_OPTIONS'
   | 'ERR_LAUNCH_USERNS'
   | 'ERR_LAUNCH_UNPACK'
   | 'ERR_LAUNCH_ARGS'
@@ -18,10 +19,4 @@ export type LaunchErrorCode =
   | 'ERR_LAUNCH_CGROUPS'
   | 'ERR_LAUNCH_SETGROUPS';
 
-export class LaunchError extends BerthError {
-  declare readonly code: LaunchErrorCode;
-  constructor(code: LaunchErrorCode, message: string, options?: BerthErrorOptions) {
-    super(code, message, options);
-    this.name = 'LaunchError';
-  }
-}
+export class LaunchError extends defineBerthError<LaunchErrorCode>('LaunchError') {}

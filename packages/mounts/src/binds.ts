@@ -101,7 +101,7 @@ function finish(raw: RawBind): BindSpec {
  * `ERR_MOUNTS_BIND_UNSUPPORTED` (`image-src=`, `id=`) or `ERR_MOUNTS_BIND_DESTINATION`.
  */
 export function parseBindSpecs(values: string[]): BindSpec[] {
-  const list = parseOptions(v.array(v.string()), values, 'bind values');
+  const list = parseOptions(v.array(v.string()), values, 'bind values', MountsError);
   const binds: BindSpec[] = [];
   for (const value of list) {
     let current: RawBind | undefined;
@@ -183,8 +183,8 @@ export async function bindMounts(
   specs: BindSpec[],
   options: BindMountsOptions = {},
 ): Promise<Mount[]> {
-  const list = parseOptions(v.array(BindSpecSchema), specs, 'bind specs');
-  const o = parseOptions(BindMountsOptionsSchema, options, 'bindMounts options');
+  const list = parseOptions(v.array(BindSpecSchema), specs, 'bind specs', MountsError);
+  const o = parseOptions(BindMountsOptionsSchema, options, 'bindMounts options', MountsError);
   const cwd = o.cwd ?? process.cwd();
   const mounts: Mount[] = [];
   for (const bind of list) {

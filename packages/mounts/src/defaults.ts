@@ -57,7 +57,7 @@ export type DefaultMountsOptions = v.InferInput<typeof DefaultMountsOptionsSchem
  * scratch directories. `--no-mount dev` or `devpts` throws `ERR_MOUNTS_NO_MOUNT_REQUIRED`.
  */
 export function defaultMounts(options: DefaultMountsOptions): Mount[] {
-  const o = parseOptions(DefaultMountsOptionsSchema, options, 'defaultMounts options');
+  const o = parseOptions(DefaultMountsOptionsSchema, options, 'defaultMounts options', MountsError);
   const skip = new Set(o.noMount.map((n) => n.trim()));
   for (const required of ['dev', 'devpts']) {
     if (skip.has(required)) {

@@ -1,7 +1,8 @@
-import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
+import { defineBerthError } from '@berth-oci/errors';
 
-/** Every code `@berth-oci/mounts` throws (besides `ERR_INVALID_OPTIONS` from `@berth-oci/errors`). */
+/** Every code `@berth-oci/mounts` throws. */
 export type MountsErrorCode =
+  | 'ERR_INVALID_OPTIONS'
   | 'ERR_MOUNTS_NO_MOUNT_REQUIRED'
   | 'ERR_MOUNTS_BIND_SPEC'
   | 'ERR_MOUNTS_BIND_OPTION'
@@ -15,11 +16,4 @@ export type MountsErrorCode =
   | 'ERR_MOUNTS_WORKDIR';
 
 /** The error `@berth-oci/mounts` throws; a `BerthError`, recognised by `isBerthError`. */
-export class MountsError extends BerthError {
-  declare readonly code: MountsErrorCode;
-
-  constructor(code: MountsErrorCode, message: string, options: BerthErrorOptions = {}) {
-    super(code, message, options);
-    this.name = 'MountsError';
-  }
-}
+export class MountsError extends defineBerthError<MountsErrorCode>('MountsError') {}

@@ -97,7 +97,7 @@ function destinationOf(wanted: string, what: string): string {
  * refused (`ERR_MOUNTS_MOUNT_SPEC`). Source and destination are required.
  */
 export function parseMountSpecs(values: string[]): BindSpec[] {
-  const list = parseOptions(Strings, values, 'mount values');
+  const list = parseOptions(Strings, values, 'mount values', MountsError);
   const out: BindSpec[] = [];
   for (const value of list) {
     for (const record of splitCsv(value)) {
@@ -167,7 +167,7 @@ export interface HomeSpec {
  * than one `:` or an empty or relative destination.
  */
 export function parseHomeSpec(value: string, cwd: string = process.cwd()): HomeSpec {
-  const text = parseOptions(v.string(), value, '--home value');
+  const text = parseOptions(v.string(), value, '--home value', MountsError);
   const parts = text.split(':');
   if (parts.length > 2) {
     throw new MountsError(
@@ -204,7 +204,7 @@ export function parseHomeSpec(value: string, cwd: string = process.cwd()): HomeS
  * order, without duplicates. Throws `ERR_MOUNTS_SCRATCH`.
  */
 export function parseScratchDirs(values: string[]): string[] {
-  const list = parseOptions(Strings, values, 'scratch values');
+  const list = parseOptions(Strings, values, 'scratch values', MountsError);
   const out: string[] = [];
   for (const value of list) {
     for (const raw of value.split(',')) {
@@ -242,7 +242,7 @@ export const NO_MOUNT_NAMES = [
  * the container needs them); other words are returned in `unknown` for the caller to warn about.
  */
 export function parseNoMount(values: string[]): { names: string[]; unknown: string[] } {
-  const list = parseOptions(Strings, values, 'no-mount values');
+  const list = parseOptions(Strings, values, 'no-mount values', MountsError);
   const names: string[] = [];
   const unknown: string[] = [];
   for (const value of list) {

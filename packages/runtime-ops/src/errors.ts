@@ -1,7 +1,8 @@
-import { BerthError, type BerthErrorOptions } from '@berth-oci/errors';
+import { defineBerthError } from '@berth-oci/errors';
 
 /** Error codes thrown by @berth-oci/runtime-ops. */
 export type RuntimeErrorCode =
+  | 'ERR_INVALID_OPTIONS'
   | 'ERR_RUNTIME_NOT_FOUND'
   | 'ERR_RUNTIME_UNKNOWN'
   | 'ERR_RUNTIME_STATE_DIR'
@@ -16,10 +17,4 @@ export type RuntimeErrorCode =
   | 'ERR_RUNTIME_LOCK'
   | 'ERR_RUNTIME_HOLDER';
 
-export class RuntimeError extends BerthError {
-  declare readonly code: RuntimeErrorCode;
-  constructor(code: RuntimeErrorCode, message: string, options?: BerthErrorOptions) {
-    super(code, message, options);
-    this.name = 'RuntimeError';
-  }
-}
+export class RuntimeError extends defineBerthError<RuntimeErrorCode>('RuntimeError') {}
