@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as v from 'valibot';
 import { RuntimeError } from './errors.js';
 import { CGROUP_MASK_PATH } from './host.js';
-import { isAlive, withLock } from './lock.js';
+import { isAlive, withProcessLock } from './lock.js';
 
 /**
  * The namespace holder: one long-lived process per user, in a user namespace (the outer map:
@@ -193,5 +193,5 @@ export async function stopHolder(dir: string): Promise<void> {
 
 /** Runs `fn` holding the holder lock of `dir`. */
 export function withHolderLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  return withLock(path.join(dir, HOLDER_LOCK_FILE), fn);
+  return withProcessLock(path.join(dir, HOLDER_LOCK_FILE), fn);
 }

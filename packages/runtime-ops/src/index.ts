@@ -41,10 +41,7 @@ export {
   LockOwnerSchema,
   lockBundle,
   readLock,
-  tryLock,
-  unlock,
   unlockBundle,
-  withLock,
 } from './lock.js';
 export type { RuntimeContext, RuntimeOp } from './ops.js';
 export {

@@ -1,20 +1,20 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { isBerthError } from '@berth-oci/errors';
+import { withLock } from '@berth-oci/lock';
 import * as v from 'valibot';
 import { RuntimeError } from './errors.js';
 
-/** What a lock file holds: who took it. */
+/** What a bundle's ownership record holds: who took the bundle. */
 export const LockOwnerSchema = v.looseObject({
-  /** The process that took the lock (for short-lived locks). */
-  pid: v.optional(v.number()),
-  /** The container that holds the lock (bundle locks). */
+  /** The container that holds the bundle. */
   id: v.optional(v.string()),
-  /** The uid of the user that took it. */
+  /** The uid of the user that created it. */
   uid: v.optional(v.number()),
 });
 export type LockOwner = v.InferOutput<typeof LockOwnerSchema>;
 
-/** Reads a lock file; undefined when there is none, `{}` when it is unreadable. */
+/** Reads an ownership record; undefined when there is none, `{}` when it is unreadable. */
 export async function readLock(file: string): Promise<LockOwner | undefined> {
   let text: string;
   try {
@@ -31,11 +31,8 @@ export async function readLock(file: string): Promise<LockOwner | undefined> {
   }
 }
 
-/**
- * Creates `file` exclusively (O_CREAT|O_EXCL, mode 0600) holding `owner` as JSON. Returns false
- * when it exists already. Creation with O_EXCL is atomic, so two processes never both win.
- */
-export async function tryLock(file: string, owner: LockOwner): Promise<boolean> {
+/** Creates `file` (O_CREAT|O_EXCL, mode 0600) holding `owner`; false when it exists already. */
+async function createRecord(file: string, owner: LockOwner): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, 'wx', 0o600);
@@ -55,8 +52,7 @@ export async function tryLock(file: string, owner: LockOwner): Promise<boolean> 
   return true;
 }
 
-/** Removes a lock file; a missing one is fine. */
-export async function unlock(file: string): Promise<void> {
+async function removeRecord(file: string): Promise<void> {
   await unlink(file).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
   });
@@ -73,50 +69,39 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Runs `fn` holding the short-lived lock `file` (owner: this process). Waits up to `timeoutMs`
- * for another holder; a lock whose process is dead is stale and taken over.
+ * Runs `fn` holding the process lock on `file` (`@berth-oci/lock`: freed when this process
+ * dies), waiting up to 15 s; lock failures become ERR_RUNTIME_LOCK.
  */
-export async function withLock<T>(
-  file: string,
-  fn: () => Promise<T>,
-  options: { timeoutMs?: number } = {},
-): Promise<T> {
-  const end = Date.now() + (options.timeoutMs ?? 15_000);
-  for (;;) {
-    if (await tryLock(file, { pid: process.pid, uid: process.getuid?.() })) break;
-    const owner = await readLock(file);
-    if (owner !== undefined && owner.pid !== undefined && !isAlive(owner.pid)) {
-      await unlock(file);
-      continue;
-    }
-    if (Date.now() > end) {
-      throw new RuntimeError(
-        'ERR_RUNTIME_LOCK',
-        `the lock "${file}" is held by process ${owner?.pid ?? '(unknown)'}`,
-        { hint: `wait for it to finish; if no berth is running, remove ${file}` },
-      );
-    }
-    await sleep(20);
-  }
+export async function withProcessLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  let entered = false;
   try {
-    return await fn();
-  } finally {
-    await unlock(file);
+    return await withLock(
+      file,
+      () => {
+        entered = true;
+        return fn();
+      },
+      { timeoutMs: 15_000 },
+    );
+  } catch (e) {
+    if (entered || !isBerthError(e)) throw e;
+    throw new RuntimeError('ERR_RUNTIME_LOCK', e.message, { hint: e.hint, cause: e });
   }
 }
 
-/** The lock file of a bundle in use by a container (SingularityCE: `.singularity-oci.lock`). */
+/** The bundle's ownership record (SingularityCE: `.singularity-oci.lock`). */
 export const BUNDLE_LOCK_FILE = '.berth-oci.lock';
 
 export const bundleLockPath = (bundle: string) => path.join(bundle, BUNDLE_LOCK_FILE);
 
 /**
- * Locks `bundle` for container `id`: a bundle runs one container at a time. A lock naming a
- * container that `isStale` says is gone is taken over. Throws ERR_RUNTIME_BUNDLE_LOCKED naming
- * the bundle and the holder.
+ * Locks `bundle` for container `id`: a bundle runs one container at a time, across processes,
+ * so the ownership lives in a record file in the bundle (`.berth-oci.lock`, `{ id, uid }`) for
+ * as long as the container exists. A record naming a container that `isStale` says is gone is
+ * taken over. The check and the takeover happen holding a process lock on the bundle directory
+ * itself, so two processes can never both take the same stale record. Throws
+ * ERR_RUNTIME_BUNDLE_LOCKED naming the bundle and the holder.
  */
 export async function lockBundle(
   bundle: string,
@@ -125,32 +110,36 @@ export async function lockBundle(
 ): Promise<void> {
   const file = bundleLockPath(bundle);
   const owner: LockOwner = { id, uid: process.getuid?.() };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (await tryLock(file, owner)) return;
-    const held = await readLock(file);
-    if (held === undefined) continue;
-    if (isStale && (await isStale(held))) {
-      await unlock(file);
-      continue;
+  await withProcessLock(bundle, async () => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (await createRecord(file, owner)) return;
+      const held = await readLock(file);
+      if (held === undefined) continue;
+      if (isStale && (await isStale(held))) {
+        await removeRecord(file);
+        continue;
+      }
+      throw new RuntimeError(
+        'ERR_RUNTIME_BUNDLE_LOCKED',
+        `bundle "${bundle}" is locked${held.id ? ` by container "${held.id}"` : ''}`,
+        {
+          hint: held.id
+            ? `delete that container first (berth oci delete ${held.id}), or use another bundle`
+            : `if no container uses it, remove ${file}`,
+        },
+      );
     }
-    throw new RuntimeError(
-      'ERR_RUNTIME_BUNDLE_LOCKED',
-      `bundle "${bundle}" is locked${held.id ? ` by container "${held.id}"` : ''}`,
-      {
-        hint: held.id
-          ? `delete that container first (berth oci delete ${held.id}), or use another bundle`
-          : `if no container uses it, remove ${file}`,
-      },
-    );
-  }
-  throw new RuntimeError('ERR_RUNTIME_BUNDLE_LOCKED', `bundle "${bundle}" is locked`, {
-    hint: `if no container uses it, remove ${file}`,
+    throw new RuntimeError('ERR_RUNTIME_BUNDLE_LOCKED', `bundle "${bundle}" is locked`, {
+      hint: `if no container uses it, remove ${file}`,
+    });
   });
 }
 
-/** Releases the bundle lock if container `id` holds it. */
+/** Releases the bundle if container `id` holds it. */
 export async function unlockBundle(bundle: string, id: string): Promise<void> {
   const file = bundleLockPath(bundle);
-  const held = await readLock(file);
-  if (held !== undefined && held.id === id) await unlock(file);
+  if ((await readLock(file))?.id !== id) return;
+  await withProcessLock(bundle, async () => {
+    if ((await readLock(file))?.id === id) await removeRecord(file);
+  });
 }

@@ -12,16 +12,12 @@ import {
   holderArgv,
   killContainer,
   killSignal,
-  lockBundle,
   nsenterPrefix,
   opArgs,
   pauseContainer,
   type RuntimeContext,
   readLock,
   runtimeArgv,
-  tryLock,
-  unlockBundle,
-  withLock,
 } from '../src/index.js';
 
 const crun = { name: 'crun' as const, path: '/usr/bin/crun' };
@@ -150,41 +146,6 @@ esac`,
     `--root ${ctx.root} pause c1`,
     `--root ${ctx.root} exec c1 sh -c exit 7`,
   ]);
-});
-
-test('tryLock is exclusive; withLock waits, takes over a dead holder, and releases', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'lock-'));
-  const file = path.join(dir, 'l');
-  assert.ok(await tryLock(file, { pid: process.pid }));
-  assert.not.ok(await tryLock(file, { pid: process.pid }));
-  assert.is((await readLock(file))?.pid, process.pid);
-  const st = await stat(file);
-  assert.is(st.mode & 0o777, 0o600);
-  // a lock of a dead process is stale
-  await writeFile(file, JSON.stringify({ pid: 2 ** 22 + 12345 }));
-  assert.is(await withLock(file, async () => 'ran'), 'ran');
-  assert.is(await readLock(file), undefined, 'released');
-  // a live holder makes withLock wait until the timeout
-  await writeFile(file, JSON.stringify({ pid: process.pid }));
-  assert.match(
-    await code(withLock(file, async () => 1, { timeoutMs: 50 })),
-    /^ERR_RUNTIME_LOCK: .*held by process/,
-  );
-});
-
-test('lockBundle: one container per bundle, stale locks taken over, unlock only by the holder', async () => {
-  const bundle = await mkdtemp(path.join(os.tmpdir(), 'bundle-'));
-  await lockBundle(bundle, 'a');
-  assert.match(
-    await code(lockBundle(bundle, 'b')),
-    new RegExp(`^ERR_RUNTIME_BUNDLE_LOCKED: bundle "${bundle}" is locked by container "a"`),
-  );
-  await unlockBundle(bundle, 'b');
-  assert.is((await readLock(path.join(bundle, '.berth-oci.lock')))?.id, 'a', 'b cannot unlock');
-  await lockBundle(bundle, 'c', (owner) => owner.id === 'a');
-  assert.is((await readLock(path.join(bundle, '.berth-oci.lock')))?.id, 'c');
-  await unlockBundle(bundle, 'c');
-  assert.is(await readLock(path.join(bundle, '.berth-oci.lock')), undefined);
 });
 
 test('ContainerStore: reserve, save, load, ids, remove; errors name the container', async () => {
