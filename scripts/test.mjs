@@ -58,7 +58,7 @@ function runSuite({ name, dir }) {
 }
 
 // Checks that count as one test each: formatting and lint, type checks of sources and
-// tests, and publint of every package.
+// tests, publint of every package, and the layering rules of docs/architecture.md.
 const checks = [
   { name: 'lint', cmd: 'pnpm', args: ['exec', 'biome', 'check', '.'] },
   {
@@ -71,6 +71,7 @@ const checks = [
     cmd: 'pnpm',
     args: ['exec', 'turbo', 'run', 'publint', '--output-logs=errors-only'],
   },
+  { name: 'layering', cmd: process.execPath, args: ['scripts/check-layering.mjs'] },
 ];
 
 function runCheck({ name, cmd, args }) {

@@ -1,0 +1,4 @@
+// expect: no-reaching-into-another-package
+import { brand } from '../../errors/src/berth-error.js';
+
+export const f = brand;

@@ -1,0 +1,4 @@
+// expect: none
+import { runtimeState } from '@berth-oci/runtime-ops';
+
+export const f = runtimeState;

@@ -1,0 +1,2 @@
+// expect: none
+export const brand = Symbol.for('berth.error');

@@ -1,0 +1,4 @@
+// expect: pure-packages
+import { launch } from '@berth-oci/launcher';
+
+export const f = launch;

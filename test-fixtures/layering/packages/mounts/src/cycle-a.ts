@@ -1,0 +1,4 @@
+// expect: no-circular
+import { b } from './cycle-b.js';
+
+export const a = () => b();
