@@ -1,4 +1,5 @@
-import { defineBerthError } from '@berth-oci/errors';
+import { defineBerthError, parseOptions } from '@berth-oci/errors';
+import type * as v from 'valibot';
 
 /** Every code `@berth-oci/image-extract` throws. */
 export type ImageErrorCode =
@@ -33,4 +34,13 @@ export class ImageError extends defineBerthError<ImageErrorCode>('ImageError') {
 /** Quotes an untrusted string for a message: JSON escaping, long strings cut short. */
 export function q(value: string, max = 200): string {
   return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+}
+
+/** Parses options with their schema; a mismatch is an ImageError ERR_INVALID_OPTIONS. */
+export function parseImageOptions<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  what: string,
+): v.InferOutput<S> {
+  return parseOptions(schema, input, what, ImageError);
 }

@@ -1,75 +1,70 @@
-export type { Credentials } from './auth.js';
-export { authKeys, defaultAuthFiles, findCredentials } from './auth.js';
-export { blobCacheDir, blobCachePath } from './blob-cache.js';
+// The public API of @berth-oci/image-extract: resolve an image, fetch its layers, unpack it
+// (once, into the cache, or anywhere), list and clean the cache.
 export type {
   CacheEntry,
   CacheListing,
-  CacheMeta,
   CleanCacheOptions,
   CleanResult,
+  FetchOptions,
+  FetchProgress,
+  FetchStats,
   UnpackToCacheOptions,
-} from './cache.js';
+} from './cache/index.js';
 export {
-  CacheMetaSchema,
   CleanCacheOptionsSchema,
   cleanCache,
   defaultCacheDir,
+  FetchOptionsSchema,
+  fetchImageBlobs,
   findCachedRootfs,
   listCache,
   recordCacheUse,
   rootfsCachePath,
   UnpackToCacheOptionsSchema,
   unpackToCache,
-} from './cache.js';
-export type { ImageDefaults } from './defaults.js';
-export { imageDefaults } from './defaults.js';
-export { isDigest } from './digest.js';
-export type { ImageErrorCode } from './errors.js';
-export { ImageError } from './errors.js';
-export type { FetchOptions, FetchProgress, FetchStats } from './fetch.js';
-export { FetchOptionsSchema, fetchImageBlobs } from './fetch.js';
-export type { Lock } from './lock.js';
-export { acquireLock, withLock } from './lock.js';
-export { MediaTypes } from './media-types.js';
-export type { PlatformChoice } from './platform.js';
-export { formatPlatform, hostPlatform, PlatformChoiceSchema, parsePlatform } from './platform.js';
-export type { DockerRef, ImageRef } from './ref.js';
-export { formatImageRef, ImageRefSchema, parseDockerReference, parseImageRef } from './ref.js';
-export type { RegistryOptions } from './registry.js';
-export { RegistryClient, RegistryOptionsSchema, registryOrigin } from './registry.js';
-export type { ResolveOptions } from './resolve.js';
-export { blobLocation, ResolveOptionsSchema, resolveImage } from './resolve.js';
-export type { ResolvedImage } from './resolved-image.js';
-export { parseResolvedImage, ResolvedImageSchema } from './resolved-image.js';
+} from './cache/index.js';
 export type {
+  BlobSource,
   Descriptor,
+  DockerRef,
   ImageConfig,
-  ImageIndex,
+  ImageDefaults,
   ImageManifest,
+  ImageRef,
   LayerDescriptor,
   Platform,
-} from './schemas.js';
+  PlatformChoice,
+  ResolvedImage,
+} from './core/index.js';
 export {
-  DescriptorSchema,
-  ImageConfigSchema,
-  ImageIndexSchema,
-  ImageManifestSchema,
-  PlatformSchema,
-} from './schemas.js';
-export type { BlobLocation, BlobSource } from './source.js';
-export { BlobSourceSchema } from './source.js';
+  formatImageRef,
+  formatPlatform,
+  hostPlatform,
+  ImageRefSchema,
+  imageDefaults,
+  PlatformChoiceSchema,
+  parseImageRef,
+  parsePlatform,
+  parseResolvedImage,
+  ResolvedImageSchema,
+} from './core/index.js';
+export type { ImageErrorCode } from './errors.js';
+export { ImageError } from './errors.js';
+export type { RegistryOptions } from './registry/index.js';
+export { RegistryOptionsSchema, TokenCache } from './registry/index.js';
+export type { ResolveOptions } from './resolve.js';
+export { ResolveOptionsSchema, resolveImage } from './resolve.js';
 export type {
   OwnerMap,
   UnpackLimits,
   UnpackOptions,
   UnpackProgress,
   UnpackStats,
-} from './unpack.js';
+} from './unpack/index.js';
 export {
   removeTree,
   UnpackLimitsSchema,
   UnpackOptionsSchema,
   unpackImage,
   unpackImageAtomic,
-} from './unpack.js';
-export { MAX_ZSTD_WINDOW } from './zstd.js';
+} from './unpack/index.js';

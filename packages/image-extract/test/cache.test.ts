@@ -11,18 +11,17 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { cleanCache, listCache } from '../src/cache/cache-clean.js';
+import { defaultCacheDir } from '../src/cache/cache-dir.js';
 import {
-  cleanCache,
-  defaultCacheDir,
   findCachedRootfs,
-  formatImageRef,
-  listCache,
   recordCacheUse,
-  resolveImage,
   rootfsCachePath,
-  type UnpackProgress,
   unpackToCache,
-} from '../src/index.js';
+} from '../src/cache/rootfs-cache.js';
+import { formatImageRef } from '../src/core/image-ref.js';
+import { resolveImage } from '../src/resolve.js';
+import type { UnpackProgress } from '../src/unpack/unpack.js';
 import { rejects, throws } from './helpers/expect.js';
 import { Layout, tempDir } from './helpers/layout.js';
 

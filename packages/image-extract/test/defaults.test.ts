@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ImageConfig, imageDefaults } from '../src/index.js';
+import { imageDefaults } from '../src/core/image-defaults.js';
+import type { ImageConfig } from '../src/core/schemas.js';
 import { throws } from './helpers/expect.js';
 
 const base = {

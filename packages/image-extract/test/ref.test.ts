@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type DockerRef, formatImageRef, parseImageRef } from '../src/index.js';
+import { type DockerRef, formatImageRef, parseImageRef } from '../src/core/image-ref.js';
 import { throws } from './helpers/expect.js';
 import { tempDir } from './helpers/layout.js';
 import { makeTar } from './helpers/tar-writer.js';

@@ -7,14 +7,10 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  blobCachePath,
-  type FetchProgress,
-  fetchImageBlobs,
-  type ResolveOptions,
-  resolveImage,
-  unpackImageAtomic,
-} from '../src/index.js';
+import { blobCachePath } from '../src/cache/blob-cache.js';
+import { type FetchProgress, fetchImageBlobs } from '../src/cache/fetch-blobs.js';
+import { type ResolveOptions, resolveImage } from '../src/resolve.js';
+import { unpackImageAtomic } from '../src/unpack/unpack.js';
 import { rejects } from './helpers/expect.js';
 import { FakeRegistry } from './helpers/fake-registry.js';
 import { MT, sha256, tempDir } from './helpers/layout.js';

@@ -2,7 +2,10 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { blobLocation, hostPlatform, parseImageRef, resolveImage } from '../src/index.js';
+import { locateBlob } from '../src/core/blob-source.js';
+import { parseImageRef } from '../src/core/image-ref.js';
+import { hostPlatform } from '../src/core/platform.js';
+import { resolveImage } from '../src/resolve.js';
 import { rejects } from './helpers/expect.js';
 import { type Desc, Layout, MT, sha256, tempDir } from './helpers/layout.js';
 
@@ -27,7 +30,7 @@ test('selects by tag and returns manifest, config, layers with diff_ids', async 
   assert.is(img.layers[1]?.digest, lb.digest);
   assert.is(img.layers[1]?.mediaType, MT.layer);
   assert.equal(img.source, { kind: 'dir', dir: l.dir });
-  assert.equal(blobLocation(img, lb.digest), {
+  assert.equal(locateBlob(img.source, lb.digest), {
     file: path.join(l.dir, 'blobs', 'sha256', lb.digest.slice(7)),
     offset: 0,
     length: undefined,

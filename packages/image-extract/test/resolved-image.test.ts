@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseResolvedImage } from '../src/core/resolved-image.js';
 import { resolveImage } from '../src/resolve.js';
-import { parseResolvedImage } from '../src/resolved-image.js';
 import { throws } from './helpers/expect.js';
 import { Layout } from './helpers/layout.js';
 

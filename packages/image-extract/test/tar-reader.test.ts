@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type TarEntry, TarReader } from '../src/tar-reader.js';
+import { type TarEntry, TarReader } from '../src/unpack/tar-reader.js';
 import { tempDir } from './helpers/layout.js';
 import { globalHeader, makeTar, type TarSpec } from './helpers/tar-writer.js';
 

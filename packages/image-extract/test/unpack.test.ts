@@ -11,13 +11,9 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  type ResolvedImage,
-  resolveImage,
-  type UnpackProgress,
-  unpackImage,
-  unpackImageAtomic,
-} from '../src/index.js';
+import type { ResolvedImage } from '../src/core/resolved-image.js';
+import { resolveImage } from '../src/resolve.js';
+import { type UnpackProgress, unpackImage, unpackImageAtomic } from '../src/unpack/unpack.js';
 import { rejects } from './helpers/expect.js';
 import { type LayerDesc, Layout, MT, sha256, tempDir } from './helpers/layout.js';
 import { makeTar, type TarSpec } from './helpers/tar-writer.js';

@@ -1,16 +1,10 @@
 import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import * as path from 'node:path';
+import { ImageError } from '../errors.js';
+import { type BlobLocation, describeLocation } from './blob-source.js';
 import { digestHex } from './digest.js';
-import { ImageError } from './errors.js';
 import type { Descriptor } from './schemas.js';
-import { type BlobLocation, describeLocation } from './source.js';
-
-/** Where blob `digest` lives in the layout at `layoutDir` (the digest is validated first). */
-export function layoutBlobPath(layoutDir: string, digest: string): string {
-  return path.join(layoutDir, 'blobs', 'sha256', digestHex(digest));
-}
 
 /** Reads whole blobs and whole layers in chunks of this size. */
 const READ_CHUNK = 1 << 20;

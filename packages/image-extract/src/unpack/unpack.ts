@@ -1,28 +1,35 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { isBerthError, parseOptions } from '@berth-oci/errors';
+import { isBerthError } from '@berth-oci/errors';
 import * as v from 'valibot';
-import { blobMissing, digestMismatch, openBlob, sizeMismatch, verifyBlobFile } from './blob.js';
-import { debug } from './debug.js';
-import { assertDigest, digestHex } from './digest.js';
-import { ImageError, q } from './errors.js';
-import { type LayerCompression, layerCompression } from './media-types.js';
-import { formatImageRef } from './ref.js';
-import { parseResolvedImage, type ResolvedImage } from './resolved-image.js';
+import { type BlobLocation, locateBlob } from '../core/blob-source.js';
+import { assertDigest, digestHex } from '../core/digest.js';
+import { formatImageRef } from '../core/image-ref.js';
+import { type LayerCompression, layerCompression } from '../core/media-types.js';
+import { parseResolvedImage, type ResolvedImage } from '../core/resolved-image.js';
+import type { LayerDescriptor } from '../core/schemas.js';
+import {
+  blobMissing,
+  digestMismatch,
+  openBlob,
+  sizeMismatch,
+  verifyBlobFile,
+} from '../core/verified-blob.js';
+import { debug } from '../debug.js';
+import { ImageError, parseImageOptions, q } from '../errors.js';
+import { removeTree } from './remove-tree.js';
 import { type OwnerMap, RootfsWriter, type WriterCounts } from './rootfs-writer.js';
-import type { LayerDescriptor } from './schemas.js';
-import { type BlobLocation, locateBlob } from './source.js';
 import { TarReader } from './tar-reader.js';
 import { zstdDecompressor } from './zstd.js';
 
 export type { OwnerMap } from './rootfs-writer.js';
 
 /** Progress of `unpackImage`, reported through `onProgress`. */
-export interface UnpackProgress {
+export type UnpackProgress = {
   /** `verifying`: hashing a layer blob before anything is written; `extracting`: applying it (repeated as bytes are read); `extracted`: the layer is done. */
   phase: 'verifying' | 'extracting' | 'extracted';
   /** 1-based index of the layer. */
@@ -36,7 +43,7 @@ export interface UnpackProgress {
   size: number;
   /** Entries applied so far (all layers). */
   entries: number;
-}
+};
 
 /** What `unpackImage` did. */
 export interface UnpackStats extends WriterCounts {
@@ -50,7 +57,7 @@ export interface UnpackStats extends WriterCounts {
 const positiveInt = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
 
 /** Resource limits of an unpack; exceeding one throws ERR_IMAGE_LIMIT. */
-export const UnpackLimitsSchema = v.object({
+export const UnpackLimitsSchema = v.strictObject({
   /** Entries of all layers together (default 1,000,000). */
   maxEntries: v.optional(positiveInt, 1_000_000),
   /** Bytes of one entry name or link target (default 4096). */
@@ -65,7 +72,7 @@ export type UnpackLimits = v.InferInput<typeof UnpackLimitsSchema>;
 const fn = <T>() => v.custom<T>((x) => typeof x === 'function', 'must be a function');
 
 /** Options of `unpackImage` and `unpackImageAtomic`. */
-export const UnpackOptionsSchema = v.object({
+export const UnpackOptionsSchema = v.strictObject({
   /** Maps an image uid/gid to the ids to lchown to; absent (or returning null) means no chown. */
   owner: v.optional(fn<OwnerMap>()),
   onProgress: v.optional(fn<(event: UnpackProgress) => void>()),
@@ -146,7 +153,7 @@ export async function unpackImage(
   dest: string,
   options: UnpackOptions = {},
 ): Promise<UnpackStats> {
-  const opts = parseOptions(UnpackOptionsSchema, options, 'unpackImage options');
+  const opts = parseImageOptions(UnpackOptionsSchema, options, 'unpackImage options');
   const image = parseResolvedImage(input);
   const name = q(formatImageRef(image.ref), 300);
   const target = path.resolve(dest);
@@ -372,7 +379,7 @@ export async function unpackImageAtomic(
   dest: string,
   options: UnpackOptions = {},
 ): Promise<UnpackStats> {
-  parseOptions(UnpackOptionsSchema, options, 'unpackImageAtomic options');
+  parseImageOptions(UnpackOptionsSchema, options, 'unpackImageAtomic options');
   const target = path.resolve(dest);
   if (await exists(target)) throw destExists(target);
   await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
@@ -400,32 +407,4 @@ export async function unpackImageAtomic(
     await removeTree(tmp);
     throw error;
   }
-}
-
-/**
- * Removes a tree even when it holds read-only directories (an unprivileged unpack can leave
- * 0555 directories that the owner cannot delete from): on EACCES/EPERM, directories are made
- * 0700 (never following symlinks) and removal is tried again.
- */
-export async function removeTree(p: string): Promise<void> {
-  try {
-    await rm(p, { recursive: true, force: true });
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EPERM') throw error;
-  }
-  const stack = [p];
-  while (stack.length > 0) {
-    const dir = stack.pop() as string;
-    try {
-      await chmod(dir, 0o700);
-      for (const ent of await readdir(dir, { withFileTypes: true })) {
-        if (ent.isDirectory()) stack.push(path.join(dir, ent.name));
-      }
-    } catch {
-      // best effort
-    }
-  }
-  await rm(p, { recursive: true, force: true });
 }

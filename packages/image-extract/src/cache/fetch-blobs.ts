@@ -1,14 +1,14 @@
-import { parseOptions } from '@berth-oci/errors';
 import * as v from 'valibot';
+import { formatImageRef } from '../core/image-ref.js';
+import type { ResolvedImage } from '../core/resolved-image.js';
+import { debug } from '../debug.js';
+import { ImageError, parseImageOptions, q } from '../errors.js';
+import { RegistryClient } from '../registry/client.js';
+import { RegistryOptionsSchema } from '../registry/options.js';
 import { ensureBlob } from './blob-cache.js';
-import { debug } from './debug.js';
-import { ImageError, q } from './errors.js';
-import { formatImageRef } from './ref.js';
-import { RegistryClient, RegistryOptionsSchema } from './registry.js';
-import type { ResolvedImage } from './resolved-image.js';
 
 /** Progress of `fetchImageBlobs`. */
-export interface FetchProgress {
+export type FetchProgress = {
   /** `downloading` repeats as bytes arrive; `downloaded` ends a download; `present`: already in the cache (verified). */
   phase: 'downloading' | 'downloaded' | 'present';
   /** 1-based layer index. */
@@ -17,12 +17,12 @@ export interface FetchProgress {
   digest: string;
   bytes: number;
   size: number;
-}
+};
 
 const fn = <T>() => v.custom<T>((x) => typeof x === 'function', 'must be a function');
 
 /** Options of `fetchImageBlobs`: how to reach the registry, progress, and parallel downloads. */
-export const FetchOptionsSchema = v.object({
+export const FetchOptionsSchema = v.strictObject({
   ...RegistryOptionsSchema.entries,
   onProgress: v.optional(fn<(event: FetchProgress) => void>()),
   /** Layers downloaded at once (default 3). */
@@ -52,7 +52,7 @@ export async function fetchImageBlobs(
   image: ResolvedImage,
   options: FetchOptions = {},
 ): Promise<FetchStats> {
-  const o = parseOptions(FetchOptionsSchema, options, 'fetchImageBlobs options');
+  const o = parseImageOptions(FetchOptionsSchema, options, 'fetchImageBlobs options');
   const layers = image.layers.length;
   if (image.ref.transport !== 'docker') return { layers, downloaded: 0, bytes: 0 };
   if (image.source.kind !== 'dir') {

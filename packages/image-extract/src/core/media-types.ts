@@ -53,14 +53,6 @@ const LAYER_COMPRESSION: ReadonlyMap<string, LayerCompression> = new Map([
   [MediaTypes.dockerLayerForeignGzip, 'gzip'],
 ]);
 
-/** Layer media types the spec calls non-distributable (Docker: foreign): unpacked like any layer. */
-export const NON_DISTRIBUTABLE_LAYERS: ReadonlySet<string> = new Set([
-  MediaTypes.ociLayerNondistributable,
-  MediaTypes.ociLayerNondistributableGzip,
-  MediaTypes.ociLayerNondistributableZstd,
-  MediaTypes.dockerLayerForeignGzip,
-]);
-
 /** How a layer media type is compressed; undefined when the media type is unknown. */
 export function layerCompression(mediaType: string): LayerCompression | undefined {
   return LAYER_COMPRESSION.get(mediaType);

@@ -1,13 +1,13 @@
 import * as v from 'valibot';
-import { ImageError } from './errors.js';
-import { ImageRefSchema } from './ref.js';
+import { ImageError } from '../errors.js';
+import { BlobSourceSchema } from './blob-source.js';
+import { ImageRefSchema } from './image-ref.js';
 import {
   DescriptorSchema,
   ImageConfigSchema,
   ImageManifestSchema,
   PlatformSchema,
 } from './schemas.js';
-import { BlobSourceSchema } from './source.js';
 
 /**
  * An image whose index, manifest and config were read and verified: what `resolveImage`

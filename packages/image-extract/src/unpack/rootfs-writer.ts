@@ -19,8 +19,8 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { BerthError, isBerthError } from '@berth-oci/errors';
-import { ImageError, q } from './errors.js';
+import { isBerthError } from '@berth-oci/errors';
+import { ImageError, q } from '../errors.js';
 import type { TarEntry, TarHandler } from './tar-reader.js';
 
 /** Maps an image uid/gid to the host ids to chown to; null means leave the owner alone. */
@@ -532,7 +532,7 @@ export class RootfsWriter implements TarHandler {
       (ids[0] as number) < 0 ||
       (ids[1] as number) < 0
     ) {
-      throw new BerthError(
+      throw new ImageError(
         'ERR_INVALID_OPTIONS',
         `invalid unpack options: owner(${uid}, ${gid}) returned ${String(ids)}`,
         {

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as v from 'valibot';
-import { ImageError } from './errors.js';
+import { ImageError } from '../errors.js';
 import type { Platform } from './schemas.js';
 
 /** The platform to select from an image index. */

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { debug } from './debug.js';
-import { ImageError, q } from './errors.js';
+import { debug } from '../debug.js';
+import { ImageError, q } from '../errors.js';
 
 /** A held lock; `release()` frees it (idempotent). */
 export interface Lock {

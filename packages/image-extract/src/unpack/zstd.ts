@@ -1,5 +1,5 @@
 import { Decompress } from 'fzstd';
-import { ImageError } from './errors.js';
+import { ImageError } from '../errors.js';
 
 /**
  * Largest zstd window accepted: 128 MiB, the reference decoder's default limit

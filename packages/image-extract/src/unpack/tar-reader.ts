@@ -1,4 +1,4 @@
-import { ImageError, q } from './errors.js';
+import { ImageError, q } from '../errors.js';
 
 /** Entry types the reader hands on; everything else in a tar is refused. */
 export type TarEntryType = 'file' | 'link' | 'symlink' | 'dir' | 'char' | 'block' | 'fifo';

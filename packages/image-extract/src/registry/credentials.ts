@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v from 'valibot';
-import { debug } from './debug.js';
-import { ImageError, q } from './errors.js';
+import { debug } from '../debug.js';
+import { ImageError, q } from '../errors.js';
 
 /** A user name and password (or token) for a registry. */
 export interface Credentials {

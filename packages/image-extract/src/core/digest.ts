@@ -1,4 +1,4 @@
-import { ImageError, q } from './errors.js';
+import { ImageError, q } from '../errors.js';
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 

@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as v from 'valibot';
-import { indexArchive } from './archive.js';
+import { ImageError, q } from '../errors.js';
 import { isDigest } from './digest.js';
-import { ImageError, q } from './errors.js';
+import { indexArchive } from './tar-index.js';
 
 const absolutePath = v.pipe(
   v.string(),

@@ -1,5 +1,5 @@
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
-import { ImageError, q } from './errors.js';
+import { ImageError, q } from '../errors.js';
 
 /** A regular file inside an uncompressed tar archive. */
 export interface ArchiveMember {
@@ -77,22 +77,6 @@ function paxPath(data: Buffer): { path?: string; size?: number } {
     i += len;
   }
   return out;
-}
-
-/** The first bytes of a file, or an empty buffer. */
-export function readHead(file: string, n = BLOCK): Buffer {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
-    if (!fstatSync(fd).isFile()) return Buffer.alloc(0);
-    const b = Buffer.alloc(n);
-    const got = readSync(fd, b, 0, n, 0);
-    return b.subarray(0, got);
-  } catch {
-    return Buffer.alloc(0);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /** What compression a file starts with. */

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ImageError, q } from './errors.js';
+import { ImageError, q } from '../errors.js';
 import { type ImageConfig, ImageConfigSchema } from './schemas.js';
 
 /** What an image config asks of a container, with empty values normalised. */

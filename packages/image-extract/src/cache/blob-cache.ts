@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isBerthError } from '@berth-oci/errors';
-import { verifyBlobFile } from './blob.js';
-import { debug } from './debug.js';
-import { digestHex } from './digest.js';
+import type { BlobLocation } from '../core/blob-source.js';
+import { digestHex } from '../core/digest.js';
+import type { Descriptor } from '../core/schemas.js';
+import { verifyBlobFile } from '../core/verified-blob.js';
+import { debug } from '../debug.js';
 import { withLock } from './lock.js';
-import type { Descriptor } from './schemas.js';
-import type { BlobLocation } from './source.js';
 
 /** `<cacheDir>/blobs/sha256`: verified blobs, named by digest. */
 export function blobCacheDir(cacheDir: string): string {
