@@ -7,7 +7,7 @@ import { digestHex } from '../core/digest.js';
 import type { Descriptor } from '../core/schemas.js';
 import { verifyBlobFile } from '../core/verified-blob.js';
 import { debug } from '../debug.js';
-import { withLock } from './lock.js';
+import { withCacheLock } from './lock.js';
 
 /** `<cacheDir>/blobs/sha256`: verified blobs, named by digest. */
 export function blobCacheDir(cacheDir: string): string {
@@ -92,7 +92,7 @@ export async function ensureBlob(
   const dir = blobCacheDir(cacheDir);
   await privateDir(dir);
   const hex = digestHex(desc.digest);
-  return withLock(lockPath(cacheDir, `blob-${hex}`), async () => {
+  return withCacheLock(lockPath(cacheDir, `blob-${hex}`), async () => {
     if (await haveVerifiedBlob(cacheDir, desc, what, image)) return false;
     for (const name of await readdir(dir)) {
       if (name.startsWith(`${hex}.tmp-`)) await rm(path.join(dir, name), { force: true });

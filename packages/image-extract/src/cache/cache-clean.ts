@@ -9,7 +9,7 @@ import { removeTree } from '../unpack/remove-tree.js';
 import { blobCacheDir, lockPath } from './blob-cache.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { readMeta } from './cache-meta.js';
-import { acquireLock, type Lock } from './lock.js';
+import { type Lock, lockCache } from './lock.js';
 import { rootfsLock } from './rootfs-cache.js';
 
 const fn = <T>() => v.custom<T>((x) => typeof x === 'function', 'must be a function');
@@ -169,7 +169,7 @@ export async function cleanCache(options: CleanCacheOptions = {}): Promise<Clean
   const trees: Array<{ kind: 'rootfs' | 'temporary'; path: string; bytes?: number }> = [];
   try {
     const take = async (entry: string): Promise<boolean> => {
-      const lock = await acquireLock(rootfsLock(root, entry), false);
+      const lock = await lockCache(rootfsLock(root, entry), false);
       if (!lock) {
         result.busy.push(entry);
         return false;
@@ -229,7 +229,7 @@ export async function cleanCache(options: CleanCacheOptions = {}): Promise<Clean
     const tmp = name.includes('.tmp-');
     if (!tmp && keep.has(hex)) continue;
     if (!tmp && name.length !== 64) continue;
-    const lock = await acquireLock(lockPath(root, `blob-${hex}`), false);
+    const lock = await lockCache(lockPath(root, `blob-${hex}`), false);
     if (!lock) {
       result.busy.push(`blob ${hex}`);
       continue;

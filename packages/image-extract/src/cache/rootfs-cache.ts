@@ -14,7 +14,7 @@ import type { OwnerMap } from '../unpack/rootfs-writer.js';
 import { UnpackLimitsSchema, type UnpackProgress, unpackImageAtomic } from '../unpack/unpack.js';
 import { lockPath, privateDir } from './blob-cache.js';
 import { imageBlobs, mergeRefs, readMeta, writeMeta } from './cache-meta.js';
-import { acquireLock, type Lock } from './lock.js';
+import { type Lock, lockCache } from './lock.js';
 
 const VARIANT_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -105,7 +105,7 @@ export async function unpackToCache(options: UnpackToCacheOptions): Promise<stri
   const dir = path.dirname(final);
   const entry = path.basename(final);
   await privateDir(dir);
-  const lock = (await acquireLock(rootfsLock(o.cacheDir, entry))) as Lock;
+  const lock = (await lockCache(rootfsLock(o.cacheDir, entry))) as Lock;
   try {
     const winner = await findCachedRootfs(o.cacheDir, o.image.manifestDigest, o.variant);
     if (winner !== undefined) {
