@@ -22,5 +22,19 @@ export {
   parseK8sLogLine,
   parseRuntimeLog,
 } from './log.js';
+export type {
+  CreateOciContainerOptions,
+  DeleteOciContainerOptions,
+  OciContainer,
+  WaitForOciExitOptions,
+} from './oci-container.js';
+export {
+  CreateOciContainerOptionsSchema,
+  createOciContainer,
+  DeleteOciContainerOptionsSchema,
+  deleteOciContainer,
+  WaitForOciExitOptionsSchema,
+  waitForOciExit,
+} from './oci-container.js';
 export type { SyncMessage } from './sync.js';
 export { parseSyncMessage } from './sync.js';

@@ -1,22 +1,20 @@
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { conmonArgs, conmonFiles } from '../src/args.js';
 import {
-  conmonArgs,
-  conmonFiles,
   createContainer,
   findConmon,
-  k8sLogToJsonLines,
   logTargets,
-  parseK8sLogLine,
-  parseRuntimeLog,
-  parseSyncMessage,
   readExitStatus,
   waitForExit,
-} from '../src/index.js';
+} from '../src/create.js';
+import { k8sLogToJsonLines, parseK8sLogLine, parseRuntimeLog } from '../src/log.js';
+import { parseSyncMessage } from '../src/sync.js';
+import { fakeConmon } from './fixtures/fakes.js';
 
 test('conmonArgs: full attach, runtime args, files in the state dir', () => {
   const args = conmonArgs({
@@ -136,22 +134,6 @@ test('exit files: read, wait until written, give up when conmon is gone', async 
   assert.is(await waitForExit(files, { timeoutMs: 5000 }), 137);
   assert.is(await waitForExit(conmonFiles(dir, 'c2'), { conmonPid: 2 ** 22 + 4321 }), undefined);
 });
-
-/** A stand-in for conmon speaking its sync protocol: `behaviour` is sh run after the start byte. */
-async function fakeConmon(dir: string, behaviour: string): Promise<string> {
-  const file = path.join(dir, 'conmon');
-  await writeFile(
-    file,
-    `#!/bin/sh
-pidfile=; while [ $# -gt 0 ]; do [ "$1" = --conmon-pidfile ] && pidfile=$2; shift; done
-head -c 1 <&4 >/dev/null
-echo "$*" > ${dir}/args
-${behaviour}
-`,
-  );
-  await chmod(file, 0o755);
-  return file;
-}
 
 async function failure(p: Promise<unknown>): Promise<string> {
   try {

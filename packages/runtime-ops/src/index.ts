@@ -1,3 +1,11 @@
+export type { RemoveContainerOptions, StoredContainer } from './container.js';
+export {
+  checkBundle,
+  openContainer,
+  RemoveContainerOptionsSchema,
+  removeContainer,
+  requireStatus,
+} from './container.js';
 export type { RuntimeErrorCode } from './errors.js';
 export { RuntimeError } from './errors.js';
 export type { FindRuntimeOptions, Runtime, RuntimeName } from './find.js';

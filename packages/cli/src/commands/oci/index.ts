@@ -132,7 +132,7 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
       'create a container from a bundle (under conmon; start it with oci start)',
       (y) => y.positional('id', ID).options(CREATE_OPTIONS),
       async (a) => {
-        const { created } = await createOciContainer(io, {
+        const { conmon } = await createOciContainer(io, {
           id: String(a.id),
           bundle: String(a.bundle),
           runtime: str(a.runtime),
@@ -140,7 +140,7 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
           logFormat: str(a['log-format']),
           pidFile: str(a['pid-file']),
         });
-        created.release();
+        conmon.release();
         return 0;
       },
     ),

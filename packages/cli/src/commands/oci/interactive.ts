@@ -1,5 +1,5 @@
 import { attach, DEFAULT_DETACH_KEYS } from '@berth-oci/attach';
-import { conmonFiles, waitForExit } from '@berth-oci/conmon-create';
+import { waitForOciExit } from '@berth-oci/conmon-create';
 import { execInContainer, killContainer, startContainer } from '@berth-oci/runtime-ops';
 import type { Io } from '../../render.js';
 import {
@@ -27,7 +27,7 @@ const RUN_SIGNALS: NodeJS.Signals[] = [
 export async function ociAttach(io: Io, a: { id: string; detachKeys?: string }): Promise<number> {
   const loaded = await loadContainer(io, a.id);
   await requireStatus(loaded, ['created', 'running', 'paused'], 'attach to');
-  const { record, store } = loaded;
+  const { record } = loaded;
   const result = await attach({
     bundle: record.bundle,
     stdin: process.stdin,
@@ -37,8 +37,7 @@ export async function ociAttach(io: Io, a: { id: string; detachKeys?: string }):
     detachKeys: a.detachKeys ?? DEFAULT_DETACH_KEYS,
   });
   if (result.detached) return 0;
-  const files = conmonFiles(store.containerDir(record.id), record.id);
-  const status = await waitForExit(files, { conmonPid: record.conmonPid, timeoutMs: 5000 });
+  const status = await waitForOciExit(loaded);
   return status === undefined || status < 0 ? 0 : status;
 }
 
@@ -48,7 +47,8 @@ export async function ociAttach(io: Io, a: { id: string; detachKeys?: string }):
  * deleted with `oci delete`.
  */
 export async function ociRun(io: Io, a: CreateArgs & { detachKeys?: string }): Promise<number> {
-  const { store, record, ctx, created } = await createOciContainer(io, a);
+  const container = await createOciContainer(io, a);
+  const { record, ctx, conmon } = container;
   const forward = (signal: NodeJS.Signals) => {
     void killContainer(ctx, record.id, signal).catch(() => {});
   };
@@ -65,19 +65,19 @@ export async function ociRun(io: Io, a: CreateArgs & { detachKeys?: string }): P
       onAttached: () => startContainer(ctx, record.id),
     });
   } catch (e) {
-    created.release();
-    await deleteOciContainer({ store, record, ctx }, { force: true }).catch(() => {});
+    conmon.release();
+    await deleteOciContainer(container, { force: true }).catch(() => {});
     throw e;
   } finally {
     for (const s of RUN_SIGNALS) process.off(s, forward);
   }
   if (result.detached) {
-    created.release();
+    conmon.release();
     return 0;
   }
-  const status = await created.wait();
-  created.release();
-  await deleteOciContainer({ store, record, ctx }, { force: true });
+  const status = await conmon.wait();
+  conmon.release();
+  await deleteOciContainer(container, { force: true });
   return status === undefined || status < 0 ? 255 : status;
 }
 
