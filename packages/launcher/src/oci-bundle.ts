@@ -24,8 +24,9 @@ import {
 import { bundleLockPath, readLock } from '@berth-oci/runtime-ops';
 import * as v from 'valibot';
 import { hostUser, ownerFunction, planUserns, type UsernsPlan } from './identity.js';
+import { openImage } from './image-session.js';
 import type { LaunchProgress } from './options.js';
-import { openImage, removeTreesAs, runWorker } from './rootfs.js';
+import { removeTreesAs, runWorker } from './rootfs.js';
 
 /** Marks a bundle made by `prepareBundle`: only such bundles are removed by `removeBundle`. */
 export const BUNDLE_MARKER = '.berth-bundle.json';

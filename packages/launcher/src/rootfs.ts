@@ -1,145 +1,35 @@
-import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import nodePath from 'node:path';
+/**
+ * The unpacked rootfs of a launch, from the cache or made now (in this process, or in the
+ * unpack worker inside the outer user namespace), and the removal of trees owned by
+ * subordinate ids.
+ */
+import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { BerthError } from '@berth-oci/errors';
+import { errorFromJSON } from '@berth-oci/errors';
 import {
-  defaultCacheDir,
-  type FetchOptions,
   type FetchProgress,
   fetchImageBlobs,
   findCachedRootfs,
-  parsePlatform,
   type ResolvedImage,
   recordCacheUse,
   removeTree,
-  resolveImage,
   type UnpackProgress,
   unpackToCache,
 } from '@berth-oci/image-extract';
 import { execa } from 'execa';
+import * as v from 'valibot';
 import { LaunchError } from './errors.js';
 import { ownerFunction, type UsernsPlan, unshareUserArgs } from './identity.js';
+import type { ImageSession } from './image-session.js';
 import type { LaunchProgress } from './options.js';
-
-/** What the unpack worker reads on stdin. */
-export type WorkerRequest =
-  | {
-      op: 'unpack';
-      /** The image, resolved (and its layers fetched) by the parent. */
-      image: ResolvedImage;
-      /** The reference as the user wrote it, for messages. */
-      imageRef: string;
-      cacheDir: string;
-      variant: string;
-      ownerMaps: UsernsPlan['ownerMaps'];
-    }
-  | {
-      /** Unpack the image into `dest` (not the cache): the rootfs of an `oci mount` bundle. */
-      op: 'unpack-into';
-      image: ResolvedImage;
-      dest: string;
-      ownerMaps: UsernsPlan['ownerMaps'];
-    }
-  | {
-      /** Remove trees whose files belong to subordinate ids. */
-      op: 'remove';
-      paths: string[];
-    };
-
-/** One line the unpack worker writes on stdout. */
-export type WorkerMessage =
-  | { type: 'progress'; event: UnpackProgress }
-  | { type: 'warning'; message: string }
-  | { type: 'done'; path: string }
-  | { type: 'error'; code: string; message: string; hint?: string };
+import {
+  type WorkerMessage,
+  WorkerMessageSchema,
+  type WorkerRequest,
+  WorkerRequestSchema,
+} from './worker-protocol.js';
 
 export const WORKER_PATH = fileURLToPath(new URL('./unpack-worker.js', import.meta.url));
-
-/** The image options a launch (or a pull) takes: transport, platform, credentials, cache. */
-export interface ImageOpenOptions {
-  image: string;
-  /** `OS/ARCH[/VARIANT]`. */
-  platform?: string | undefined;
-  authFile?: string | undefined;
-  dockerUsername?: string | undefined;
-  dockerPassword?: string | undefined;
-  noHttps?: boolean | undefined;
-  /** Use a temporary cache, removed when the session closes (or the process exits). */
-  disableCache?: boolean | undefined;
-  cacheDir?: string | undefined;
-}
-
-/** A resolved image and the cache it is fetched and unpacked into. */
-export interface ImageSession {
-  image: ResolvedImage;
-  /** The cache directory (a temporary one with `disableCache`). */
-  cacheDir: string;
-  /** Whether `cacheDir` is this session's temporary directory. */
-  temporary: boolean;
-  /** How to reach the registry again for the layers (docker://). */
-  fetchOptions: Omit<FetchOptions, 'onProgress'>;
-  /** The ownership plan the rootfs was unpacked for (set by `ensureRootfs`). */
-  plan?: UsernsPlan;
-  /** Removes the temporary cache (`disableCache`); a no-op otherwise. */
-  close(): Promise<void>;
-}
-
-/**
- * Resolves the image of a launch: parses `--platform`, reads credentials (options, then
- * DOCKER_USERNAME/DOCKER_PASSWORD, then the auth files), and fetches the manifest and config of
- * `docker://` images into the blob cache. With `disableCache` the cache is a new private
- * temporary directory, removed by `close()` — or, at the latest, when the process exits.
- */
-export async function openImage(
-  o: ImageOpenOptions,
-  hostEnv: Record<string, string | undefined>,
-): Promise<ImageSession> {
-  const fetchOptions: Omit<FetchOptions, 'onProgress'> = {
-    env: hostEnv,
-    noHttps: o.noHttps ?? false,
-    ...(o.authFile !== undefined && { authFile: nodePath.resolve(o.authFile) }),
-    ...(o.dockerUsername !== undefined && { username: o.dockerUsername }),
-    ...(o.dockerPassword !== undefined && { password: o.dockerPassword }),
-  };
-  const platform = o.platform ? parsePlatform(o.platform) : undefined;
-  let cacheDir = o.cacheDir ?? defaultCacheDir(hostEnv as NodeJS.ProcessEnv);
-  let temporary = false;
-  let removeOnExit: (() => void) | undefined;
-  const session: ImageSession = {
-    image: undefined as unknown as ResolvedImage,
-    cacheDir,
-    temporary,
-    fetchOptions,
-    async close() {
-      if (!removeOnExit) return;
-      process.off('exit', removeOnExit);
-      removeOnExit = undefined;
-      await removeTreesAs(session.plan, [cacheDir]);
-    },
-  };
-  if (o.disableCache) {
-    cacheDir = await mkdtemp(nodePath.join(hostEnv.TMPDIR || os.tmpdir(), 'berth-nocache-'));
-    temporary = true;
-    session.cacheDir = cacheDir;
-    session.temporary = true;
-    removeOnExit = () => removeTreeSync(session.plan, cacheDir);
-    process.on('exit', removeOnExit);
-  }
-  try {
-    session.image = await resolveImage(o.image, {
-      ...fetchOptions,
-      cacheDir,
-      ...(platform && { platform }),
-    });
-  } catch (error) {
-    await session.close();
-    throw error;
-  }
-  return session;
-}
 
 export interface EnsureRootfsOptions {
   image: ResolvedImage;
@@ -264,7 +154,7 @@ export async function runWorker(
   what: string,
 ): Promise<string | undefined> {
   const child = execa('unshare', [...unshareUserArgs(plan), '--', process.execPath, WORKER_PATH], {
-    input: JSON.stringify(request),
+    input: JSON.stringify(v.parse(WorkerRequestSchema, request)),
     stdout: 'pipe',
     stderr: 'pipe',
     reject: false,
@@ -274,21 +164,23 @@ export async function runWorker(
   let done: string | undefined;
   let failure: WorkerMessage | undefined;
   for await (const line of child.iterable({ from: 'stdout' })) {
-    let msg: WorkerMessage;
+    let json: unknown;
     try {
-      msg = JSON.parse(line as string) as WorkerMessage;
+      json = JSON.parse(line as string);
     } catch {
       continue;
     }
+    const parsed = v.safeParse(WorkerMessageSchema, json);
+    if (!parsed.success) continue;
+    const msg = parsed.output;
     if (msg.type === 'progress') on.progress?.(msg.event);
     else if (msg.type === 'warning') on.warning?.(msg.message);
     else if (msg.type === 'done') done = msg.path;
     else failure = msg;
   }
   const result = await child;
-  if (failure?.type === 'error') {
-    throw new BerthError(failure.code, failure.message, { hint: failure.hint });
-  }
+  // a berth error keeps its code and hint, a bug its stack and internal marker
+  if (failure?.type === 'error') throw errorFromJSON(failure.error);
   if (result.exitCode !== 0 || (request.op === 'unpack' && done === undefined)) {
     const stderr = (
       Array.isArray(result.stderr) ? result.stderr.join('\n') : String(result.stderr ?? '')
@@ -337,20 +229,4 @@ export async function removeTreesAs(plan: UsernsPlan | undefined, paths: string[
     return;
   }
   for (const p of paths) await removeTree(p);
-}
-
-/** `removeTreesAs` for an `exit` handler (synchronous). */
-function removeTreeSync(plan: UsernsPlan | undefined, dir: string): void {
-  try {
-    if (plan?.kind === 'subid') {
-      spawnSync('unshare', [...unshareUserArgs(plan), '--', 'rm', '-rf', '--', dir], {
-        stdio: 'ignore',
-      });
-    } else if (plan?.kind === 'single') {
-      spawnSync('chmod', ['-R', 'u+rwX', '--', dir], { stdio: 'ignore' });
-    }
-    rmSync(dir, { recursive: true, force: true });
-  } catch {
-    // best effort at exit
-  }
 }

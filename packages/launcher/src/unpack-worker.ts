@@ -3,13 +3,21 @@
  * `unshare`), so that it may give unpacked files to the subordinate ids — and remove such trees.
  * Reads a WorkerRequest as JSON on stdin and writes WorkerMessage lines on stdout. It never
  * touches the network: the parent resolved the image and fetched its layers into the blob
- * cache; every blob is verified again here before it is unpacked.
+ * cache; every blob is verified again here before it is unpacked. A failure is sent as
+ * `errorToJSON` output: a berth error keeps its code and hint, anything else arrives as a bug
+ * (`internal`), with its stack.
  */
 import path from 'node:path';
-import { isBerthError } from '@berth-oci/errors';
-import { removeTree, unpackImage, unpackToCache } from '@berth-oci/image-extract';
+import { errorToJSON } from '@berth-oci/errors';
+import {
+  removeTree,
+  type UnpackProgress,
+  unpackImage,
+  unpackToCache,
+} from '@berth-oci/image-extract';
+import * as v from 'valibot';
 import { ownerFunction } from './identity.js';
-import type { WorkerMessage, WorkerRequest } from './rootfs.js';
+import { type WorkerMessage, WorkerRequestSchema } from './worker-protocol.js';
 
 function send(msg: WorkerMessage): void {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
@@ -18,7 +26,7 @@ function send(msg: WorkerMessage): void {
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const req = JSON.parse(Buffer.concat(chunks).toString('utf8')) as WorkerRequest;
+  const req = v.parse(WorkerRequestSchema, JSON.parse(Buffer.concat(chunks).toString('utf8')));
   if (req.op === 'remove') {
     for (const p of req.paths) {
       if (!path.isAbsolute(p) || path.resolve(p) === '/')
@@ -28,11 +36,10 @@ async function main(): Promise<void> {
     send({ type: 'done', path: '' });
     return;
   }
+  const owner = req.ownerMaps ? ownerFunction(req.ownerMaps) : undefined;
+  const onWarning = (message: string) => send({ type: 'warning', message });
   if (req.op === 'unpack-into') {
-    await unpackImage(req.image, req.dest, {
-      owner: req.ownerMaps ? ownerFunction(req.ownerMaps) : undefined,
-      onWarning: (message: string) => send({ type: 'warning', message }),
-    });
+    await unpackImage(req.image, req.dest, { owner, onWarning });
     send({ type: 'done', path: req.dest });
     return;
   }
@@ -40,20 +47,14 @@ async function main(): Promise<void> {
     image: req.image,
     cacheDir: req.cacheDir,
     variant: req.variant,
-    owner: req.ownerMaps ? ownerFunction(req.ownerMaps) : undefined,
-    onWarning: (message: string) => send({ type: 'warning', message }),
-    onProgress: (event) => send({ type: 'progress', event }),
+    owner,
+    onWarning,
+    onProgress: (event: UnpackProgress) => send({ type: 'progress', event }),
   });
   send({ type: 'done', path: rootfs });
 }
 
 main().catch((e: unknown) => {
-  if (isBerthError(e)) send({ type: 'error', code: e.code, message: e.message, hint: e.hint });
-  else
-    send({
-      type: 'error',
-      code: 'ERR_LAUNCH_UNPACK',
-      message: `unpacking failed: ${(e as Error)?.message ?? e}`,
-    });
+  send({ type: 'error', error: errorToJSON(e) });
   process.exitCode = 1;
 });

@@ -1,7 +1,7 @@
 import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { processArgs, SHELL_ARGS } from '../src/index.js';
+import { processArgs, SHELL_ARGS } from '../src/spec-process.js';
 
 const d = { entrypoint: ['/entry'], cmd: ['default', 'cmd'] };
 

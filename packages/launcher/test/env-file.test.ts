@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { evaluateEnvFile, readEnvFile } from '../src/index.js';
+import { evaluateEnvFile, readEnvFile } from '../src/env-file.js';
 import { rejects } from './helpers.js';
 
 const ev = (text: string, env: Record<string, string> = {}) =>

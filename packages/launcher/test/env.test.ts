@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildEnv, CONTAINER_LIBS_DIR, DEFAULT_PATH } from '../src/index.js';
+import { buildEnv, CONTAINER_LIBS_DIR, DEFAULT_PATH } from '../src/env.js';
 
 const base = {
   imageEnv: [] as string[],

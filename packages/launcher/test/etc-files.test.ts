@@ -3,13 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  findPasswdUser,
-  generateGroup,
-  generatePasswd,
-  type HostUser,
-  readImageFile,
-} from '../src/index.js';
+import { findPasswdUser, generateGroup, generatePasswd, readImageFile } from '../src/etc-files.js';
+import type { HostUser } from '../src/identity.js';
 
 const user: HostUser = {
   uid: 1000,

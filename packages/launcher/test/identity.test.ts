@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ownerFunction, type UsernsPlan, unshareUserArgs } from '../src/index.js';
+import { ownerFunction, type UsernsPlan, unshareUserArgs } from '../src/identity.js';
 
 test('ownerFunction maps image ids through the inner map; unmapped ids go to the image root owner', () => {
   const f = ownerFunction({

@@ -2,7 +2,8 @@ import { validateSpec } from '@berth-oci/bundle-spec';
 import type { ResolvedImage } from '@berth-oci/image-extract';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bundleIdMaps, bundleSpec, type UsernsPlan } from '../src/index.js';
+import type { UsernsPlan } from '../src/identity.js';
+import { bundleIdMaps, bundleSpec } from '../src/oci-bundle.js';
 
 const image = {
   config: {

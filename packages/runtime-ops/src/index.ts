@@ -68,14 +68,27 @@ export {
   updateContainer,
   waitForState,
 } from './ops.js';
-export type { ExitStatus, ForegroundOptions, RunContainerOptions } from './run.js';
+export type {
+  ExitStatus,
+  FdStream,
+  ForegroundOptions,
+  ForegroundProcess,
+  RunContainerOptions,
+  Stdio,
+  StdioTarget,
+} from './run.js';
 export {
   FORWARDED_SIGNALS,
   ForegroundOptionsSchema,
+  KILL_GRACE_MS,
   RunContainerOptionsSchema,
   runArgv,
   runContainer,
   runForeground,
+  StdioSchema,
+  StdioTargetSchema,
+  startContainerRun,
+  startForeground,
 } from './run.js';
 export type { ContainerState, ContainerStatus, OciState } from './state.js';
 export {

@@ -1,0 +1,64 @@
+/**
+ * The files and directories a launch's options name on the host, read and checked before the
+ * image is opened: `--overlay` directories, cgroup limits (`--apply-cgroups`), `--workdir` and
+ * `--env-file`. Each failure is a user error naming the path.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { LinuxResources } from '@berth-oci/bundle-spec';
+import { cgroupResources } from './cgroups.js';
+import { readEnvFile } from './env-file.js';
+import { LaunchError } from './errors.js';
+import type { ResolvedLaunchOptions } from './options.js';
+import { type OverlayPlan, planOverlays } from './overlay.js';
+
+export interface LaunchInputs {
+  overlays: OverlayPlan;
+  resources: LinuxResources | undefined;
+  /** `--workdir`, absolute, an existing directory. */
+  workdir: string | undefined;
+  /** The `--env-file` variables, file by file. */
+  envFiles: Map<string, string>[];
+}
+
+export async function readInputs(
+  opts: ResolvedLaunchOptions,
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Promise<LaunchInputs> {
+  const overlays = await planOverlays(opts.overlays, cwd);
+  const resources = await cgroupResources({
+    limits: opts.limits,
+    applyCgroups: opts.applyCgroups,
+  });
+  const workdir =
+    opts.workdir === undefined ? undefined : await checkWorkdir(path.resolve(cwd, opts.workdir));
+  const fileEnv = { ...env, BERTH_IMAGE: opts.image, SINGULARITY_IMAGE: opts.image };
+  const envFiles: Map<string, string>[] = [];
+  for (const f of opts.envFiles.flatMap((x) => x.split(',')).filter(Boolean))
+    envFiles.push(await readEnvFile(path.resolve(cwd, f), fileEnv));
+  return { overlays, resources, workdir, envFiles };
+}
+
+async function checkWorkdir(workdir: string): Promise<string> {
+  let st: Awaited<ReturnType<typeof stat>> | undefined;
+  let code: string | undefined;
+  try {
+    st = await stat(workdir);
+  } catch (cause) {
+    code = (cause as NodeJS.ErrnoException).code;
+  }
+  if (st?.isDirectory()) return workdir;
+  const why =
+    st !== undefined
+      ? 'is not a directory'
+      : code === 'EACCES'
+        ? 'cannot be reached: permission denied'
+        : 'does not exist';
+  throw new LaunchError('ERR_LAUNCH_WORKDIR', `workdir "${workdir}" ${why}`, {
+    hint:
+      code === 'EACCES'
+        ? 'give a directory you may enter, or fix the permissions of its parents'
+        : 'create it first: mkdir -p DIR',
+  });
+}
