@@ -47,6 +47,21 @@ test('rootfsCachePath validates digest and variant', () => {
   throws(() => rootfsCachePath('/cache', digest, ''), 'ERR_INVALID_OPTIONS');
 });
 
+test('a cache directory that cannot be created is ERR_IMAGE_CACHE naming it', async () => {
+  const l = new Layout();
+  l.writeIndex([{ desc: l.image([l.layer([{ name: 'a', data: 'a' }])]), tag: 'v1' }]);
+  const img = await resolveImage(`oci:${l.dir}:v1`);
+  const file = path.join(tempDir(), 'a-file');
+  writeFileSync(file, '');
+  const cacheDir = path.join(file, 'cache');
+  const e = await rejects(
+    unpackToCache({ image: img, cacheDir, variant: 'v' }),
+    'ERR_IMAGE_CACHE',
+    file,
+  );
+  assert.is((e as { name?: string }).name, 'ImageError');
+});
+
 test('findCachedRootfs only sees complete entries', async () => {
   const cache = tempDir();
   assert.is(await findCachedRootfs(cache, digest, 'v'), undefined);

@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { blobCachePath } from '../src/cache/blob-cache.js';
 import { type FetchProgress, fetchImageBlobs } from '../src/cache/fetch-blobs.js';
+import { TokenCache } from '../src/registry/token-cache.js';
 import { type ResolveOptions, resolveImage } from '../src/resolve.js';
 import { unpackImageAtomic } from '../src/unpack/unpack.js';
 import { rejects } from './helpers/expect.js';
@@ -105,6 +106,23 @@ test('anonymous pull by tag: the bearer token flow, layers verified into the cac
   assert.is(offline.configDigest, pushed.configDigest);
   reg = new FakeRegistry();
   await reg.start();
+});
+
+test('tokens: each client asks for its own, a TokenCache passed in is shared across calls', async () => {
+  reg.auth = 'bearer';
+  reg.pushImage('team/app', ['v1'], layerFiles);
+  const tokenRequests = () => reg.log.filter((l) => l === 'GET /token').length;
+  await pull(`docker://${reg.host}/team/app:v1`, opts());
+  const unshared = tokenRequests();
+  assert.ok(unshared >= 2, 'resolveImage and fetchImageBlobs each asked');
+  const tokenCache = new TokenCache();
+  await pull(`docker://${reg.host}/team/app:v1`, opts({ tokenCache }));
+  assert.is(tokenRequests(), unshared + 1, 'one token served both calls');
+  await rejects(
+    resolveImage(`docker://${reg.host}/team/app:v1`, opts({ tokenCache: {} as TokenCache })),
+    'ERR_INVALID_OPTIONS',
+    'tokenCache',
+  );
 });
 
 test('Docker Hub names, Docker media types, 404s', async () => {

@@ -7,6 +7,7 @@ import { digestHex } from '../core/digest.js';
 import type { Descriptor } from '../core/schemas.js';
 import { verifyBlobFile } from '../core/verified-blob.js';
 import { debug } from '../debug.js';
+import { ImageError, q } from '../errors.js';
 import { withCacheLock } from './lock.js';
 
 /** `<cacheDir>/blobs/sha256`: verified blobs, named by digest. */
@@ -26,9 +27,21 @@ export function lockPath(cacheDir: string, name: string): string {
 
 /** Creates `dir` (and missing parents) 0700, and makes it 0700 if it is ours and open to others. */
 export async function privateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await stat(dir);
-  if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) await chmod(dir, 0o700);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const st = await stat(dir);
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) await chmod(dir, 0o700);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new ImageError(
+      'ERR_IMAGE_CACHE',
+      `cannot create the cache directory ${q(dir)}${code ? ` (${code})` : ''}`,
+      {
+        hint: 'check that the cache directory (BERTH_CACHEDIR) is writable',
+        cause,
+      },
+    );
+  }
 }
 
 const tmpName = (final: string) => `${final}.tmp-${randomBytes(6).toString('hex')}`;
@@ -37,7 +50,7 @@ const tmpName = (final: string) => `${final}.tmp-${randomBytes(6).toString('hex'
  * True when the cache holds blob `desc`, verified now (size and digest); a cached blob that
  * fails verification is deleted so that it is fetched again.
  */
-export async function haveVerifiedBlob(
+async function haveVerifiedBlob(
   cacheDir: string,
   desc: Pick<Descriptor, 'digest' | 'size'>,
   what: string,

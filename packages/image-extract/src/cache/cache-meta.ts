@@ -7,7 +7,7 @@ import { isDigest } from '../core/digest.js';
 import type { ResolvedImage } from '../core/resolved-image.js';
 
 /** What berth records beside a cached rootfs (`<entry>.json`; its mtime is the last use). */
-export const CacheMetaSchema = v.looseObject({
+const CacheMetaSchema = v.looseObject({
   manifestDigest: v.string(),
   variant: v.string(),
   refs: v.optional(v.array(v.string()), []),

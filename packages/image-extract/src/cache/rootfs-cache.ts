@@ -62,9 +62,13 @@ export async function findCachedRootfs(
   try {
     const st = await lstat(p);
     return st.isDirectory() ? p : undefined;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new ImageError('ERR_IMAGE_CACHE', `cannot look up ${q(p)} in the cache (${code})`, {
+      hint: 'check the permissions of the cache directory (BERTH_CACHEDIR)',
+      cause,
+    });
   }
 }
 

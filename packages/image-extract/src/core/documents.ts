@@ -7,12 +7,12 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 /** Largest index, manifest or config this reader accepts. */
 export const MAX_DOCUMENT_BYTES = 8 << 20;
 
-export type DocCode =
+type DocCode =
   | 'ERR_IMAGE_MANIFEST_INVALID'
   | 'ERR_IMAGE_CONFIG_INVALID'
   | 'ERR_IMAGE_LAYOUT_INVALID'
   | 'ERR_IMAGE_ARCHIVE_INVALID';
-export type DocKind = 'image index' | 'image manifest' | 'image config';
+type DocKind = 'image index' | 'image manifest' | 'image config';
 /** Reads a document blob, verified against its descriptor's size and digest. */
 export type ReadDoc = (desc: Descriptor, what: DocKind) => Promise<Buffer>;
 

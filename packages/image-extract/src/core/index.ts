@@ -1,21 +1,10 @@
-// The content model and the core resolve step: references, digests, media types, document
-// schemas, verified blob reads, and the walk from a descriptor down to a verified manifest and
-// config that every transport shares.
-export type { BlobLocation, BlobSource } from './blob-source.js';
-export { BlobSourceSchema, locateBlob } from './blob-source.js';
-export { assertDigest, digestHex, isDigest } from './digest.js';
+// The content model and the core resolve step: references, platforms, document schemas and
+// the image config's defaults; the resolved image that crosses to other processes.
+export type { BlobSource } from './blob-source.js';
 export type { ImageDefaults } from './image-defaults.js';
 export { imageDefaults } from './image-defaults.js';
 export type { DockerRef, ImageRef } from './image-ref.js';
-export {
-  formatImageRef,
-  ImageRefSchema,
-  parseDockerReference,
-  parseImageRef,
-} from './image-ref.js';
-export type { Resolved } from './manifest-walk.js';
-export { checkConfigPlatform, followDescriptor } from './manifest-walk.js';
-export { MediaTypes } from './media-types.js';
+export { formatImageRef, ImageRefSchema, parseImageRef } from './image-ref.js';
 export type { PlatformChoice } from './platform.js';
 export { formatPlatform, hostPlatform, PlatformChoiceSchema, parsePlatform } from './platform.js';
 export type { ResolvedImage } from './resolved-image.js';
@@ -23,7 +12,6 @@ export { parseResolvedImage, ResolvedImageSchema } from './resolved-image.js';
 export type {
   Descriptor,
   ImageConfig,
-  ImageIndex,
   ImageManifest,
   LayerDescriptor,
   Platform,

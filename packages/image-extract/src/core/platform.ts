@@ -24,7 +24,7 @@ const ARCH: Readonly<Record<string, string>> = {
 };
 
 /** The OCI name of a Node `process.arch` (x64 → amd64, arm64 → arm64, ia32 → 386, ...). */
-export function ociArchitecture(nodeArch: string = process.arch): string {
+function ociArchitecture(nodeArch: string = process.arch): string {
   if (nodeArch === 'ppc64') return os.endianness() === 'LE' ? 'ppc64le' : 'ppc64';
   return ARCH[nodeArch] ?? nodeArch;
 }

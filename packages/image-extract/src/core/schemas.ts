@@ -57,7 +57,7 @@ export const ImageManifestSchema = v.looseObject({
 export type ImageManifest = v.InferOutput<typeof ImageManifestSchema>;
 
 /** The `config` member of an image config (Docker writes `null` for empty values). */
-export const ContainerConfigSchema = v.looseObject({
+const ContainerConfigSchema = v.looseObject({
   User: v.nullish(v.string()),
   ExposedPorts: v.nullish(v.record(v.string(), v.unknown())),
   Env: v.nullish(v.array(v.string())),

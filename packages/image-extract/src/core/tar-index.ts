@@ -51,7 +51,7 @@ function checksumOk(h: Buffer): boolean {
 }
 
 /** `./a//b/` → `a/b`; names that climb (`..`) are kept as they are and can never match a lookup. */
-export function cleanMemberName(name: string): string {
+function cleanMemberName(name: string): string {
   return name
     .split('/')
     .filter((p) => p !== '' && p !== '.')

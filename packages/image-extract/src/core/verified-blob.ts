@@ -10,7 +10,7 @@ import type { Descriptor } from './schemas.js';
 const READ_CHUNK = 1 << 20;
 
 /** An open blob: read `size` bytes from `start` of `fh`. */
-export interface OpenBlob {
+interface OpenBlob {
   fh: FileHandle;
   start: number;
 }

@@ -6,11 +6,11 @@ import { type Attempt, Transient } from './retry.js';
 const MAX_TOKEN_BODY = 1 << 20;
 
 /** The `Authorization` value of Basic credentials. */
-export const basicAuth = (c: Credentials) =>
+const basicAuth = (c: Credentials) =>
   `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 
 /** The challenges of a `WWW-Authenticate` header, schemes and parameter names lower-cased. */
-export function parseChallenges(
+function parseChallenges(
   header: string | null,
 ): Array<{ scheme: string; params: Record<string, string> }> {
   if (!header) return [];

@@ -25,7 +25,7 @@ const AuthFileSchema = v.looseObject({
 });
 
 /** The auth files searched when none is given, in order (containers-auth.json(5), then Docker's). */
-export function defaultAuthFiles(env: Record<string, string | undefined>): string[] {
+function defaultAuthFiles(env: Record<string, string | undefined>): string[] {
   const home = env.HOME || os.homedir();
   const out: string[] = [];
   if (env.REGISTRY_AUTH_FILE) out.push(env.REGISTRY_AUTH_FILE);
@@ -36,7 +36,7 @@ export function defaultAuthFiles(env: Record<string, string | undefined>): strin
 }
 
 /** The keys an auth file may use for `registry/repository`, most specific first. */
-export function authKeys(registry: string, repository: string): string[] {
+function authKeys(registry: string, repository: string): string[] {
   const keys: string[] = [];
   const parts = repository.split('/');
   for (let i = parts.length; i >= 1; i--) keys.push(`${registry}/${parts.slice(0, i).join('/')}`);

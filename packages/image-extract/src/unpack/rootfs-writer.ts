@@ -26,7 +26,7 @@ import type { TarEntry, TarHandler } from './tar-reader.js';
 /** Maps an image uid/gid to the host ids to chown to; null means leave the owner alone. */
 export type OwnerMap = (uid: number, gid: number) => [number, number] | null;
 
-export interface WriterLimits {
+interface WriterLimits {
   maxEntries: number;
   maxPathLength: number;
   maxDepth: number;
@@ -50,7 +50,7 @@ interface DirMeta {
 }
 
 /** Symlink hops allowed while resolving one path (as Linux's MAXSYMLINKS). */
-export const MAX_SYMLINK_HOPS = 40;
+const MAX_SYMLINK_HOPS = 40;
 
 const WRITE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW;
 
@@ -91,7 +91,7 @@ function depthOf(key: string): number {
 }
 
 /** Lexical clean of a member name: rootfs-relative components, `.` dropped, `..` clamped at `/`. */
-export function cleanParts(name: string): { parts: string[]; escapes: boolean } {
+function cleanParts(name: string): { parts: string[]; escapes: boolean } {
   const parts: string[] = [];
   let escapes = false;
   for (const c of name.split('/')) {
@@ -107,8 +107,8 @@ export function cleanParts(name: string): { parts: string[]; escapes: boolean } 
 }
 
 /**
- * Applies tar entries of successive layers to a rootfs directory, following the rules of
- * image-safety.md §2. All paths are rootfs-relative keys (`usr/bin`, `''` for the root); every
+ * Applies tar entries of successive layers to a rootfs directory, following the unpack rules
+ * of docs/image-threats.md (nothing is ever written outside the rootfs). All paths are rootfs-relative keys (`usr/bin`, `''` for the root); every
  * lookup goes through one in-root resolver (`resolve`) that follows symlinks with the rootfs as
  * `/` and clamps `..`. The tree must be private to this process while it is written.
  *

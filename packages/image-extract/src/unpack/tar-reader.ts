@@ -1,7 +1,7 @@
 import { ImageError, q } from '../errors.js';
 
 /** Entry types the reader hands on; everything else in a tar is refused. */
-export type TarEntryType = 'file' | 'link' | 'symlink' | 'dir' | 'char' | 'block' | 'fifo';
+type TarEntryType = 'file' | 'link' | 'symlink' | 'dir' | 'char' | 'block' | 'fifo';
 
 /** One archive member, after PAX (`x`) and GNU (`L`/`K`) overrides were merged. */
 export interface TarEntry {
@@ -33,7 +33,7 @@ export interface TarHandler {
 }
 
 /** Largest PAX or GNU long-name header accepted. */
-export const MAX_META_BYTES = 1 << 20;
+const MAX_META_BYTES = 1 << 20;
 
 const BLOCK = 512;
 const S_HEADER = 0;

@@ -6,7 +6,7 @@ import { ImageError } from '../errors.js';
  * (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27). The decoder allocates the window up front, so a frame that
  * declares a larger one is a memory bomb and is refused before it reaches the decoder.
  */
-export const MAX_ZSTD_WINDOW = 1 << 27;
+const MAX_ZSTD_WINDOW = 1 << 27;
 
 const S_MAGIC = 0;
 const S_FRAME_HEADER = 1;
@@ -21,7 +21,7 @@ const ZSTD_MAGIC = 0xfd2fb528;
  * without decoding it, to refuse dictionaries, reserved bits and oversized windows before the
  * decoder sees them, and to notice a stream that stops inside a frame.
  */
-export class ZstdFrameGuard {
+class ZstdFrameGuard {
   private state = S_MAGIC;
   private readonly head = Buffer.alloc(18);
   private fill = 0;
