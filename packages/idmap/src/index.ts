@@ -11,4 +11,3 @@ export {
   selectSubidRange,
 } from './subid.js';
 export type { IdMapping, SubidEntry, SubidRange, SubidUser } from './types.js';
-export { IdSchema, MAX_ID, SubidRangeSchema, SubidUserSchema } from './types.js';

@@ -4,7 +4,7 @@ import { SUBID_RANGE_SIZE } from './subid.js';
 import { type IdMapping, IdSchema, type SubidRange, SubidRangeSchema } from './types.js';
 
 /**
- * The outer user namespace's map (reference C.1): the host id becomes 0 and the subordinate
+ * The outer user namespace's map (docs/launch.md, "The outer user namespace"): the host id becomes 0 and the subordinate
  * range becomes 1..count. The same shape serves uids (host uid, subuid range) and gids.
  */
 export function outerMap(hostId: number, range: SubidRange): IdMapping[] {
@@ -17,7 +17,8 @@ export function outerMap(hostId: number, range: SubidRange): IdMapping[] {
 }
 
 /**
- * The map for the container's own user namespace, inside the outer one (reference C.2):
+ * The map for the container's own user namespace, inside the outer one (docs/launch.md,
+ * "The inner map: reversing the outer one"):
  * it reverses `outerMap`, so container id `target` is the host user again and the other
  * ids land on subordinate ids. `hostID` here means an id of the *outer* namespace.
  * `target` is the host uid (or gid), `subidCount` the size of the subordinate range.

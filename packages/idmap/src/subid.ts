@@ -65,7 +65,8 @@ function addHint(user: string): string {
 }
 
 /**
- * Chooses the user's range as upstream does (reference C.1): among the user's enabled
+ * Chooses the user's range as SingularityCE does (docs/launch.md, "The outer user
+ * namespace"): among the user's enabled
  * entries (matched by name or decimal uid), the first with exactly 65536 ids, else the
  * largest with more. Throws `ERR_IDMAP_NO_ENTRY`, `ERR_IDMAP_DISABLED` or
  * `ERR_IDMAP_RANGE_TOO_SMALL`.
@@ -107,7 +108,7 @@ export function selectSubidRange(
   });
 }
 
-export const ReadSubidRangeOptionsSchema = v.object({
+export const ReadSubidRangeOptionsSchema = v.strictObject({
   /** Read this file instead of /etc/subuid or /etc/subgid. */
   file: v.optional(v.pipe(v.string(), v.minLength(1))),
 });

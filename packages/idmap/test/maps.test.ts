@@ -1,13 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  type IdMapping,
-  innerMap,
-  outerMap,
-  singleMap,
-  toContainer,
-  toHost,
-} from '../src/index.js';
+import { innerMap, outerMap, singleMap, toContainer, toHost } from '../src/maps.js';
+import type { IdMapping } from '../src/types.js';
 import { rejects } from './helpers.js';
 
 test('outerMap maps the host id to 0 and the range to 1..count', () => {
@@ -27,7 +21,7 @@ test('singleMap maps only the host id to 0', () => {
   assert.is(toHost(singleMap(1234), 1), undefined);
 });
 
-test('innerMap: reference example T=1000, S=65536', () => {
+test('innerMap: the upstream example T=1000, S=65536', () => {
   assert.equal(innerMap(1000, 65536), [
     { containerID: 0, hostID: 1, size: 1000 },
     { containerID: 1000, hostID: 0, size: 1 },
@@ -35,7 +29,7 @@ test('innerMap: reference example T=1000, S=65536', () => {
   ]);
 });
 
-test('innerMap: reference example G=2000, S=65536 (gids)', () => {
+test('innerMap: the upstream example G=2000, S=65536 (gids)', () => {
   assert.equal(innerMap(2000, 65536), [
     { containerID: 0, hostID: 1, size: 2000 },
     { containerID: 2000, hostID: 0, size: 1 },
@@ -43,7 +37,7 @@ test('innerMap: reference example G=2000, S=65536 (gids)', () => {
   ]);
 });
 
-test('innerMap: reference example T=70000 (T >= S)', () => {
+test('innerMap: the upstream example T=70000 (T >= S)', () => {
   assert.equal(innerMap(70000, 65536), [
     { containerID: 0, hostID: 1, size: 65536 },
     { containerID: 70000, hostID: 0, size: 1 },
@@ -88,7 +82,7 @@ function throughBoth(inner: IdMapping[], outer: IdMapping[], x: number): number 
   return mid === undefined ? undefined : toHost(outer, mid);
 }
 
-test('inner + outer: container T is the host user, others land on subuids (reference C.2)', () => {
+test('inner + outer: container T is the host user, others land on subuids', () => {
   const start = 100000;
   const S = 65536;
   const T = 1000;

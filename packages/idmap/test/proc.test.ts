@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseProcIdMap, readProcIdMap, toHost } from '../src/index.js';
+import { toHost } from '../src/maps.js';
+import { parseProcIdMap, readProcIdMap } from '../src/proc.js';
 import { rejects } from './helpers.js';
 
 test('parseProcIdMap reads the kernel layout: inside, outside, count', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseSubid, readSubidRange, selectSubidRange } from '../src/index.js';
+import { IdmapError } from '../src/errors.js';
+import { parseSubid, readSubidRange, selectSubidRange } from '../src/subid.js';
 import { rejects } from './helpers.js';
 
 const alice = { name: 'alice', uid: 1000 };
@@ -157,6 +158,16 @@ test('readSubidRange: a directory is ERR_IDMAP_READ', async () => {
 test('readSubidRange validates its arguments', async () => {
   await rejects(() => readSubidRange('pid' as 'uid', alice), 'ERR_INVALID_OPTIONS');
   await rejects(() => readSubidRange('uid', alice, { file: '' }), 'ERR_INVALID_OPTIONS');
+});
+
+test('invalid options are an IdmapError naming an unknown key', async () => {
+  const e = await rejects(
+    () => readSubidRange('uid', alice, { fle: '/etc/subuid' } as never),
+    'ERR_INVALID_OPTIONS',
+    /fle/,
+  );
+  assert.ok(IdmapError.isInstance(e));
+  assert.is((e as Error).name, 'IdmapError');
 });
 
 test.run();
