@@ -1,29 +1,50 @@
 import { isIP } from 'node:net';
 import { LaunchError } from './errors.js';
+import { LAUNCH_OPTION_TABLE } from './option-table.js';
 import type { ResolvedLaunchOptions } from './options.js';
+
+/** Upstream's name of a network other than `none` with `--net`, the one conditional refusal. */
+const NETWORK = 'Network (except none)';
+
+/** The options upstream's OCI launcher refuses, in the order of its `checkOpts`. */
+const UPSTREAM_CHECK_ORDER = [
+  'FuseMount',
+  'NvCCLI',
+  NETWORK,
+  'NetworkArgs',
+  'NetnsPath',
+  'SecurityOpts',
+  'ShellPath',
+  'Boot',
+  'NoInit',
+  'Contain',
+  'ContainAll',
+  'KeyInfo',
+  'SIFFUSE',
+];
+
+const isSet = (value: unknown) =>
+  value === true ||
+  (Array.isArray(value) ? value.length > 0 : typeof value === 'string' && value !== '');
 
 /**
  * The options upstream's OCI launcher refuses (its `checkOpts`), by upstream's names and in its
- * order, each with the berth flag that sets it. `--compat` implies NoInit and ContainAll.
+ * order, each with the berth flag that sets it (the `refused` rows of the option table; flags
+ * setting one key are joined by `/`). `--compat` implies NoInit and ContainAll.
  */
 export function unsupportedOptions(o: ResolvedLaunchOptions): { name: string; flag: string }[] {
   const bad: { name: string; flag: string }[] = [];
-  const add = (when: boolean, name: string, flag: string) => {
-    if (when) bad.push({ name, flag });
-  };
-  add(o.fusemount.length > 0, 'FuseMount', '--fusemount');
-  add(o.nvccli, 'NvCCLI', '--nvccli');
-  add(o.net && o.network !== 'none', 'Network (except none)', `--network ${o.network}`);
-  add(o.networkArgs.length > 0, 'NetworkArgs', '--network-args');
-  add(o.netnsPath !== undefined && o.netnsPath !== '', 'NetnsPath', '--netns-path');
-  add(o.security.length > 0, 'SecurityOpts', '--security');
-  add(o.shell !== undefined && o.shell !== '', 'ShellPath', '--shell');
-  add(o.boot, 'Boot', '--boot');
-  add(o.noInit || o.compat, 'NoInit', o.compat ? '--compat' : '--no-init');
-  add(o.contain, 'Contain', '--contain');
-  add(o.containAll || o.compat, 'ContainAll', o.compat ? '--compat' : '--containall');
-  add(o.keyInfo, 'KeyInfo', '--pem-path/--passphrase');
-  add(o.sifFuse, 'SIFFUSE', '--sif-fuse');
+  for (const name of UPSTREAM_CHECK_ORDER) {
+    if (name === NETWORK) {
+      if (o.net && o.network !== 'none') bad.push({ name, flag: `--network ${o.network}` });
+      continue;
+    }
+    const rows = LAUNCH_OPTION_TABLE.filter((r) => r.refused?.includes(name));
+    const key = rows.map((r) => r.key).find((k) => isSet((o as Record<string, unknown>)[k]));
+    if (key === undefined) continue;
+    const flags = rows.filter((r) => r.key === key).map((r) => `--${r.flag}`);
+    bad.push({ name, flag: flags.join('/') });
+  }
   return bad;
 }
 

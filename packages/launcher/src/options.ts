@@ -1,27 +1,39 @@
 import * as v from 'valibot';
 
-const EnvPair = v.pipe(
-  v.string(),
-  v.regex(/^[^=\0]+=/, 'environment entries must look like NAME=value'),
-);
+const EnvPair = v.pipe(v.string(), v.regex(/^[^=\0]+=/, 'entries must look like NAME=value'));
 
 const Strings = v.optional(v.array(v.string()), []);
 const Flag = v.optional(v.boolean(), false);
-const Size = v.union([v.pipe(v.number(), v.integer()), v.pipe(v.string(), v.nonEmpty())]);
+/** A non-empty string; its message completes a flag or key name (`--workdir must not be empty`). */
+const Text = v.pipe(v.string(), v.nonEmpty('must not be empty'));
+const Integer = v.pipe(v.number('needs a number'), v.integer('needs a whole number'));
+const Size = v.union([Integer, Text]);
 
 /**
- * cgroup limits, as upstream's limit flags (reference D.2). Sizes take docker units (`500M`,
- * `1g`) or a number of bytes.
+ * `v.strictObject` whose unknown keys are reported as `unknown option "name"`. The messages of
+ * these schemas complete the name of the option (`cwd must be an absolute path`), so that the
+ * CLI can put its flag in front of them.
  */
-export const CgroupLimitsSchema = v.object({
+export const strictOptions = <E extends v.ObjectEntries>(entries: E) =>
+  v.strictObject(entries, (issue) =>
+    issue.expected === 'never'
+      ? `unknown option ${issue.received}`
+      : `expected an object of options, got ${issue.received}`,
+  );
+
+/**
+ * cgroup limits, as upstream's limit flags (docs/singularity-compat.md). Sizes take docker
+ * units (`500M`, `1g`) or a number of bytes.
+ */
+export const CgroupLimitsSchema = strictOptions({
   /** `--cpus`: CPUs available (0.01 .. number of CPUs): cpu.quota over a 100 ms period. */
-  cpus: v.optional(v.union([v.number(), v.pipe(v.string(), v.nonEmpty())])),
+  cpus: v.optional(v.union([v.number('needs a number'), Text])),
   /** `--cpu-shares`: relative CPU weight. */
-  cpuShares: v.optional(v.pipe(v.number(), v.integer())),
+  cpuShares: v.optional(Integer),
   /** `--cpuset-cpus`: host CPUs the container may use (`0-2,4`). */
-  cpusetCpus: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  cpusetCpus: v.optional(Text),
   /** `--cpuset-mems`: host memory nodes the container may use. */
-  cpusetMems: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  cpusetMems: v.optional(Text),
   /** `--memory`: memory limit. */
   memory: v.optional(Size),
   /** `--memory-reservation`: memory soft limit. */
@@ -31,9 +43,9 @@ export const CgroupLimitsSchema = v.object({
   /** `--oom-kill-disable`. */
   oomKillDisable: v.optional(v.boolean()),
   /** `--pids-limit`: maximum number of processes; -1 for unlimited, 0 for unset. */
-  pidsLimit: v.optional(v.pipe(v.number(), v.integer())),
+  pidsLimit: v.optional(Integer),
   /** `--blkio-weight`: block IO weight, 10..1000 (0 for unset). */
-  blkioWeight: v.optional(v.pipe(v.number(), v.integer())),
+  blkioWeight: v.optional(Integer),
   /** `--blkio-weight-device`: `DEVICE:WEIGHT` entries. */
   blkioWeightDevice: v.optional(v.array(v.string())),
 });
@@ -41,10 +53,28 @@ export type CgroupLimits = v.InferInput<typeof CgroupLimitsSchema>;
 
 const Callback = <T>() => v.optional(v.custom<T>((f) => typeof f === 'function'));
 
-/** Options of `launch()`: one schema, shared by the CLI and library users. */
-export const LaunchOptionsSchema = v.object({
-  /** Image reference: `oci:DIR[:TAG]` (more transports in @berth-oci/image-extract). */
+/** The image options shared by `launch()` and `pull()`: transport, platform, credentials, cache. */
+export const ImageOptionsSchema = strictOptions({
+  /** Image reference: `docker://...`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE`, or a path. */
   image: v.pipe(v.string(), v.nonEmpty('an image reference is required')),
+  /** `--platform OS/ARCH[/VARIANT]` to pick from a multi-platform image (default: this host's). */
+  platform: v.optional(Text),
+  /** `--authfile`: registry credentials (containers-auth.json or Docker config.json format). */
+  authFile: v.optional(Text),
+  /** `--docker-username`/`--docker-password` (else DOCKER_USERNAME/DOCKER_PASSWORD, else the auth files). */
+  dockerUsername: v.optional(v.string()),
+  dockerPassword: v.optional(v.string()),
+  /** `--no-https`: plain HTTP to the registry. */
+  noHttps: v.optional(v.boolean(), false),
+  /** `--disable-cache`: fetch and unpack into a temporary directory, removed afterwards. */
+  disableCache: v.optional(v.boolean(), false),
+  /** Image cache directory (default `$BERTH_CACHEDIR`, `$XDG_CACHE_HOME/berth`, `~/.cache/berth`). */
+  cacheDir: v.optional(v.string()),
+});
+
+/** Options of `launch()`: one schema, shared by the CLI and library users. */
+export const LaunchOptionsSchema = strictOptions({
+  ...ImageOptionsSchema.entries,
   /** `run` (entrypoint + args), `exec` (args[0] is the program), `shell` (an interactive shell). */
   action: v.optional(v.picklist(['run', 'exec', 'shell']), 'run'),
   /** Arguments after the image. */
@@ -62,13 +92,13 @@ export const LaunchOptionsSchema = v.object({
   /** `--cleanenv`: with `noCompat`, pass no host variables but TERM and the proxies. */
   cleanEnv: Flag,
   /** Working directory inside the container (`--cwd`/`--pwd`). */
-  cwd: v.optional(v.pipe(v.string(), v.startsWith('/', 'the working directory must be absolute'))),
+  cwd: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be an absolute path'))),
   /** `--home DST` (a tmpfs home there) or `--home SRC:DST` (the host SRC bound there). */
   home: v.optional(v.string()),
   /** `--no-home`: no home mount (HOME is still set). */
   noHome: Flag,
   /** `--workdir`: a host directory backing /tmp, /var/tmp and the scratch directories. */
-  workdir: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  workdir: v.optional(Text),
   /** `--scratch`: container directories that get a fresh empty directory. */
   scratch: Strings,
   /** `--no-mount`: default mounts to leave out (proc, sys, tmp, home, cwd, bind-paths, /PATH). */
@@ -97,7 +127,7 @@ export const LaunchOptionsSchema = v.object({
   /** `--network-args`: refused. */
   networkArgs: Strings,
   /** `--hostname`: the container's host name (implies `uts`). */
-  hostname: v.optional(v.pipe(v.string(), v.nonEmpty('the hostname must not be empty'))),
+  hostname: v.optional(Text),
   /** `--uts`: a new UTS namespace. */
   uts: Flag,
   /** `--dns`: comma-separated nameserver IPs written to the container's resolv.conf. */
@@ -125,7 +155,7 @@ export const LaunchOptionsSchema = v.object({
   /** cgroup limit flags. */
   limits: v.optional(CgroupLimitsSchema),
   /** `--apply-cgroups FILE`: limits from a TOML file (OCI LinuxResources keys). */
-  applyCgroups: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  applyCgroups: v.optional(Text),
   /** Options upstream's OCI launcher refuses (`not supported by OCI launcher: ...`). */
   contain: Flag,
   containAll: Flag,
@@ -140,19 +170,6 @@ export const LaunchOptionsSchema = v.object({
   sifFuse: Flag,
   /** `crun`, `runc` or a path; default `$BERTH_RUNTIME`, then crun, then runc. */
   runtime: v.optional(v.string()),
-  /** Image cache directory (default `$BERTH_CACHEDIR`, `$XDG_CACHE_HOME/berth`, `~/.cache/berth`). */
-  cacheDir: v.optional(v.string()),
-  /** `--platform OS/ARCH[/VARIANT]` to pick from a multi-platform image (default: this host's). */
-  platform: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  /** `--authfile`: registry credentials (containers-auth.json or Docker config.json format). */
-  authFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  /** `--docker-username`/`--docker-password` (else DOCKER_USERNAME/DOCKER_PASSWORD, else auth files). */
-  dockerUsername: v.optional(v.string()),
-  dockerPassword: v.optional(v.string()),
-  /** `--no-https`: plain HTTP to the registry. */
-  noHttps: v.optional(v.boolean(), false),
-  /** `--disable-cache`: fetch and unpack into a temporary directory, removed afterwards. */
-  disableCache: v.optional(v.boolean(), false),
   /** Host environment the launch reads (`BERTHENV_*`, TERM, proxies); default `process.env`. */
   hostEnv: v.optional(v.record(v.string(), v.optional(v.string()))),
   /** Allocate a terminal; default: whether stdin is a TTY. */

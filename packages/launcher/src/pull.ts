@@ -11,33 +11,16 @@ import {
 } from '@berth-oci/image-extract';
 import * as v from 'valibot';
 import { hostUser, planUserns } from './identity.js';
-import type { LaunchProgress } from './options.js';
+import { ImageOptionsSchema, type LaunchProgress, strictOptions } from './options.js';
 import { ensureRootfs, openImage, removeTreesAs } from './rootfs.js';
 
 const Callback = <T>() => v.optional(v.custom<T>((f) => typeof f === 'function'));
 const Env = v.optional(v.record(v.string(), v.optional(v.string())));
 
-/** The image options shared by `launch()` and `pull()`: transport, platform, credentials, cache. */
-export const ImageOptionsSchema = v.object({
-  /** Image reference: `docker://...`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE`, or a path. */
-  image: v.pipe(v.string(), v.nonEmpty('an image reference is required')),
-  /** `--platform OS/ARCH[/VARIANT]` to pick from a multi-platform image (default: this host's). */
-  platform: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  /** `--authfile`: registry credentials (containers-auth.json or Docker config.json format). */
-  authFile: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  /** `--docker-username`/`--docker-password` (else DOCKER_USERNAME/DOCKER_PASSWORD, else the auth files). */
-  dockerUsername: v.optional(v.string()),
-  dockerPassword: v.optional(v.string()),
-  /** `--no-https`: plain HTTP to the registry. */
-  noHttps: v.optional(v.boolean(), false),
-  /** `--disable-cache`: fetch and unpack into a temporary directory, removed afterwards. */
-  disableCache: v.optional(v.boolean(), false),
-  /** Image cache directory (default `$BERTH_CACHEDIR`, `$XDG_CACHE_HOME/berth`, `~/.cache/berth`). */
-  cacheDir: v.optional(v.string()),
-});
+export { ImageOptionsSchema };
 
 /** Options of `pull()`. */
-export const PullOptionsSchema = v.object({
+export const PullOptionsSchema = strictOptions({
   ...ImageOptionsSchema.entries,
   /** Prepare the rootfs a `--fakeroot` launch uses (its files are owned differently). */
   fakeroot: v.optional(v.boolean(), false),
@@ -99,7 +82,7 @@ export async function pull(options: PullOptions): Promise<PullResult> {
 }
 
 /** Options of `listImageCache` and `cleanImageCache`. */
-export const ImageCacheOptionsSchema = v.object({
+export const ImageCacheOptionsSchema = strictOptions({
   cacheDir: v.optional(v.string()),
   /** `cleanImageCache`: remove everything. */
   all: v.optional(v.boolean(), false),

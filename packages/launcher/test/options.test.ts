@@ -7,17 +7,17 @@ import * as assert from 'uvu/assert';
 import {
   cgroupResources,
   checkCgroupSupport,
-  checkOptions,
   deviceNumbers,
-  LaunchOptionsSchema,
   limitsToResources,
   loadCgroupsToml,
   parseSize,
-  planOverlays,
-  resolvConfFromDns,
-  resolveInImage,
-  unsupportedOptions,
-} from '../src/index.js';
+} from '../src/cgroups.js';
+import { checkOptions, resolvConfFromDns, unsupportedOptions } from '../src/check-options.js';
+import { resolveInImage } from '../src/image-path.js';
+import { launch } from '../src/launch.js';
+import { LaunchOptionsSchema } from '../src/options.js';
+import { planOverlays } from '../src/overlay.js';
+import { listImageCache, pull } from '../src/pull.js';
 import { rejects } from './helpers.js';
 
 const resolved = (o: Record<string, unknown>) =>
@@ -275,10 +275,41 @@ test('resolveInImage follows symlinks inside the rootfs only', async () => {
   assert.is(await resolveInImage(root, '/missing/x'), '/missing/x');
 });
 
-test('LaunchOptionsSchema refuses bad shapes', async () => {
-  await rejects(() => resolved({ cwd: 'rel' }), 'ERR_INVALID_OPTIONS');
-  await rejects(() => resolved({ hostname: '' }), 'ERR_INVALID_OPTIONS');
-  await rejects(() => resolved({ limits: { cpuShares: 1.5 } }), 'ERR_INVALID_OPTIONS');
+test('LaunchOptionsSchema refuses bad shapes, naming the option key', async () => {
+  await rejects(
+    () => resolved({ cwd: 'rel' }),
+    'ERR_INVALID_OPTIONS',
+    /must be an absolute path[\s\S]*at cwd/,
+  );
+  await rejects(() => resolved({ hostname: '' }), 'ERR_INVALID_OPTIONS', /at hostname/);
+  await rejects(
+    () => resolved({ limits: { cpuShares: 1.5 } }),
+    'ERR_INVALID_OPTIONS',
+    /needs a whole number[\s\S]*at limits\.cpuShares/,
+  );
+});
+
+test('the public option schemas are strict: an unknown key is an error naming it', async () => {
+  await rejects(
+    () => launch({ image: 'oci:/nonexistent', bind: ['/data'] } as never),
+    'ERR_INVALID_OPTIONS',
+    /^invalid launch options: .*unknown option "bind"/,
+  );
+  await rejects(
+    () => resolved({ limits: { memroy: '1G' } }),
+    'ERR_INVALID_OPTIONS',
+    /unknown option "memroy"/,
+  );
+  await rejects(
+    () => pull({ image: 'oci:/nonexistent', binds: [] } as never),
+    'ERR_INVALID_OPTIONS',
+    /^invalid pull options: .*unknown option "binds"/,
+  );
+  await rejects(
+    () => listImageCache({ cachedir: '/x' } as never),
+    'ERR_INVALID_OPTIONS',
+    /unknown option "cachedir"/,
+  );
 });
 
 test.run();
