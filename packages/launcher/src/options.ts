@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { AbortSignalSchema, StdioSchema } from './io-options.js';
 
 const EnvPair = v.pipe(v.string(), v.regex(/^[^=\0]+=/, 'entries must look like NAME=value'));
 
@@ -180,6 +181,13 @@ export const LaunchOptionsSchema = strictOptions({
   onInfo: Callback<(message: string) => void>(),
   /** Progress of long work (unpacking). */
   onProgress: Callback<(event: LaunchProgress) => void>(),
+  /** Library only: aborts the preparation (ERR_LAUNCH_INTERRUPTED), or stops the container. */
+  signal: v.optional(AbortSignalSchema),
+  /**
+   * Library only: the container's stdio: 'inherit' (default), 'ignore', or [stdin, stdout,
+   * stderr], each 'inherit', 'ignore', a file descriptor or a stream with an `fd`.
+   */
+  stdio: v.optional(StdioSchema),
 });
 
 export type LaunchOptions = v.InferInput<typeof LaunchOptionsSchema>;

@@ -12,7 +12,8 @@ import {
 import * as v from 'valibot';
 import { hostUser, planUserns } from './identity.js';
 import { ImageOptionsSchema, type LaunchProgress, strictOptions } from './options.js';
-import { ensureRootfs, openImage, removeTreesAs } from './rootfs.js';
+import { openImage } from './image-session.js';
+import { ensureRootfs, removeTreesAs } from './rootfs.js';
 
 const Callback = <T>() => v.optional(v.custom<T>((f) => typeof f === 'function'));
 const Env = v.optional(v.record(v.string(), v.optional(v.string())));
