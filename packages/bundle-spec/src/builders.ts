@@ -16,7 +16,8 @@ export const OCI_VERSION = '1.0.2';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * The base spec of reference B.5.1: root `rootfs` (writable), a placeholder process (to be
+ * The base spec SingularityCE's `--oci` mode starts from (docs/singularity-compat.md, "The
+ * base spec"): root `rootfs` (writable), a placeholder process (to be
  * replaced with `buildProcess`), no mounts, new ipc and mount namespaces, and
  * `linux.resources` always `{}` (crun crashes on a null one). A fresh object each call.
  */
@@ -41,7 +42,7 @@ export function minimalSpec(): Spec {
 
 const IdSchema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 
-export const BuildProcessOptionsSchema = v.object({
+export const BuildProcessOptionsSchema = v.strictObject({
   /** The program and its arguments. */
   args: v.pipe(
     v.array(v.string()),

@@ -48,7 +48,7 @@ export const ALL_CAPABILITIES: readonly string[] = Object.freeze([
   'CAP_CHECKPOINT_RESTORE',
 ]);
 
-/** SingularityCE's default set for OCI-mode (reference B.5.6), in its order. */
+/** SingularityCE's default set for OCI-mode (docs/singularity-compat.md, "Capabilities"), in its order. */
 export const DEFAULT_CAPABILITIES: readonly string[] = Object.freeze([
   'CAP_NET_RAW',
   'CAP_NET_BIND_SERVICE',
@@ -95,7 +95,7 @@ export function normalizeCapabilities(names: string[]): { known: string[]; unkno
   return { known: [...known], unknown: [...unknown] };
 }
 
-export const CapabilitySetOptionsSchema = v.object({
+export const CapabilitySetOptionsSchema = v.strictObject({
   /** The uid the container process runs as; 0 gets the root set. */
   targetUid: v.pipe(v.number(), v.integer(), v.minValue(0)),
   /** The base set; default `DEFAULT_CAPABILITIES`. `[]` for `--no-privs`. */
@@ -120,7 +120,8 @@ function known(names: string[], what: string): string[] {
 }
 
 /**
- * The process capability sets, as upstream computes them (reference B.5.6):
+ * The process capability sets, as SingularityCE computes them (docs/singularity-compat.md,
+ * "Capabilities"):
  * `caps = dedupe(base + add) - drop`. For uid 0 permitted, effective and bounding are
  * `caps` and inheritable and ambient are empty; for other uids bounding is `caps` and the
  * four others hold only `add - drop`. Unknown names throw `ERR_SPEC_UNKNOWN_CAPABILITY`.

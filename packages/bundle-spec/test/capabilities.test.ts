@@ -5,10 +5,11 @@ import {
   capabilitySet,
   DEFAULT_CAPABILITIES,
   normalizeCapabilities,
-} from '../src/index.js';
+} from '../src/capabilities.js';
+import { BundleSpecError } from '../src/errors.js';
 import { rejects } from './helpers.js';
 
-test('DEFAULT_CAPABILITIES is the reference B.5.6 list, in order', () => {
+test("DEFAULT_CAPABILITIES is SingularityCE's default list, in order", () => {
   assert.equal(
     [...DEFAULT_CAPABILITIES],
     [
@@ -74,7 +75,7 @@ test('capabilitySet for uid 0: permitted = effective = bounding = defaults', () 
   assert.equal(caps.ambient, []);
 });
 
-test('capabilitySet for a user: bounding = defaults, the rest empty (reference Appendix 1)', () => {
+test('capabilitySet for a user: bounding = defaults, the rest empty (as SingularityCE sets it)', () => {
   assert.equal(capabilitySet({ targetUid: 1000 }), {
     bounding: [...DEFAULT_CAPABILITIES],
     effective: [],
@@ -132,6 +133,16 @@ test('capabilitySet refuses unknown names and bad options', async () => {
   );
   await rejects(() => capabilitySet({ targetUid: -1 }), 'ERR_INVALID_OPTIONS');
   await rejects(() => capabilitySet({ targetUid: 0, add: 'kill' } as never), 'ERR_INVALID_OPTIONS');
+});
+
+test('bad options are a BundleSpecError, and an unknown key is named', async () => {
+  const e = await rejects(
+    () => capabilitySet({ targetUid: 0, adds: ['CAP_KILL'] } as never),
+    'ERR_INVALID_OPTIONS',
+    /adds/,
+  );
+  assert.ok(BundleSpecError.isInstance(e));
+  assert.is((e as Error).name, 'BundleSpecError');
 });
 
 test.run();

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { minimalSpec, readSpec, type Spec, writeSpec } from '../src/index.js';
+import { minimalSpec } from '../src/builders.js';
+import { readSpec, writeSpec } from '../src/io.js';
+import type { Spec } from '../src/schemas.js';
 import { rejects } from './helpers.js';
 import { ociErrors } from './oci-schema.js';
 

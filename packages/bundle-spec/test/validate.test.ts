@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { minimalSpec, type Spec, validateSpec } from '../src/index.js';
+import { minimalSpec } from '../src/builders.js';
+import { validateSpec } from '../src/io.js';
+import type { Spec } from '../src/schemas.js';
 import { rejects } from './helpers.js';
 import { ociErrors, SCHEMA_DIR } from './oci-schema.js';
 

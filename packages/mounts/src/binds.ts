@@ -94,7 +94,7 @@ function finish(raw: RawBind): BindSpec {
 }
 
 /**
- * Parses `--bind` values (reference B.5.3 step 8). Each value holds one or more specs
+ * Parses `--bind` values (docs/singularity-compat.md, "Mounts", step 8). Each value holds one or more specs
  * separated by commas, each `src[:dst[:opts]]`; `dst` defaults to `src`; options are `ro`
  * or `rw` and may continue after a comma (`a:/a:ro,rw,b` is two binds). Destinations come
  * back clean. Throws `ERR_MOUNTS_BIND_SPEC`, `ERR_MOUNTS_BIND_OPTION`,
@@ -130,7 +130,7 @@ export function parseBindSpecs(values: string[]): BindSpec[] {
   return binds;
 }
 
-export const BindMountsOptionsSchema = v.object({
+export const BindMountsOptionsSchema = v.strictObject({
   /** `--allow-setuid`: leave `nosuid` off plain binds. */
   allowSetuid: v.optional(v.boolean(), false),
   /** berth runs as host root: the devpts of a host /dev bind gets `gid=<ttyGid>`. */

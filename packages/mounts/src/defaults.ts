@@ -7,7 +7,7 @@ import { cleanContainerPath } from './paths.js';
 
 const IdSchema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
 
-export const DefaultMountsOptionsSchema = v.object({
+export const DefaultMountsOptionsSchema = v.strictObject({
   /** berth runs as host root: real sysfs, devpts `gid=<tty>`. */
   hostRoot: v.boolean(),
   /** Where the home tmpfs goes (the container's $HOME); absolute. */
@@ -50,8 +50,15 @@ export const DefaultMountsOptionsSchema = v.object({
 });
 export type DefaultMountsOptions = v.InferInput<typeof DefaultMountsOptionsSchema>;
 
+const mount = (destination: string, type: string, source: string, options: string[]): Mount => ({
+  destination,
+  type,
+  source,
+  options,
+});
+
 /**
- * The default mounts of OCI-mode (reference B.5.3 steps 1–6), in order: /proc, /sys
+ * The default mounts of OCI-mode (docs/singularity-compat.md, "Mounts", steps 1–6), in order: /proc, /sys
  * (and /sys/fs/cgroup), /dev, /dev/shm, /dev/mqueue, /dev/pts (or the host /dev and a
  * devpts), /tmp and /var/tmp (tmpfs, workdir or host binds), the home (tmpfs or bind) and the
  * scratch directories. `--no-mount dev` or `devpts` throws `ERR_MOUNTS_NO_MOUNT_REQUIRED`.
@@ -74,49 +81,27 @@ export function defaultMounts(options: DefaultMountsOptions): Mount[] {
   const bindOptions = o.allowSetuid ? ['rbind', 'nodev'] : ['rbind', 'nodev', 'nosuid'];
   const mounts: Mount[] = [];
 
-  // 1. /proc
+  // 1. /proc: a new procfs, or with --no-pid a bind of the host's
   if (!skip.has('proc')) {
     mounts.push(
       o.noPid
-        ? {
-            destination: '/proc',
-            type: 'none',
-            source: '/proc',
-            options: ['rbind', 'nodev', 'nosuid', 'noexec'],
-          }
-        : {
-            destination: '/proc',
-            type: 'proc',
-            source: 'proc',
-            options: ['nosuid', 'noexec', 'nodev'],
-          },
+        ? mount('/proc', 'none', '/proc', ['rbind', 'nodev', 'nosuid', 'noexec'])
+        : mount('/proc', 'proc', 'proc', ['nosuid', 'noexec', 'nodev']),
     );
   }
 
-  // 2. /sys, and the cgroup filesystem below it
+  // 2. /sys (a new sysfs as host root, else a read-only bind), and the cgroup filesystem below it
   if (!skip.has('sys')) {
     mounts.push(
       o.hostRoot
-        ? {
-            destination: '/sys',
-            type: 'sysfs',
-            source: 'sysfs',
-            options: ['nosuid', 'noexec', 'nodev', 'ro'],
-          }
-        : {
-            destination: '/sys',
-            type: 'none',
-            source: '/sys',
-            options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
-          },
+        ? mount('/sys', 'sysfs', 'sysfs', ['nosuid', 'noexec', 'nodev', 'ro'])
+        : mount('/sys', 'none', '/sys', ['rbind', 'nosuid', 'noexec', 'nodev', 'ro']),
     );
     if (o.cgroupNamespace) {
-      mounts.push({
-        destination: '/sys/fs/cgroup',
-        type: 'cgroup',
-        source: 'cgroup',
-        options: ['nosuid', 'noexec', 'nodev', o.keepPrivs ? 'rw' : 'ro'],
-      });
+      const access = o.keepPrivs ? 'rw' : 'ro';
+      mounts.push(
+        mount('/sys/fs/cgroup', 'cgroup', 'cgroup', ['nosuid', 'noexec', 'nodev', access]),
+      );
     }
   }
 
@@ -124,32 +109,12 @@ export function defaultMounts(options: DefaultMountsOptions): Mount[] {
   const devpts = ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'];
   if (o.hostRoot && o.ttyGid !== undefined) devpts.push(`gid=${o.ttyGid}`);
   if (o.devBind) {
-    mounts.push({
-      destination: '/dev',
-      type: 'bind',
-      source: '/dev',
-      options: ['nosuid', 'rprivate', 'rbind', 'rw'],
-    });
+    mounts.push(mount('/dev', 'bind', '/dev', ['nosuid', 'rprivate', 'rbind', 'rw']));
   } else {
     mounts.push(
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', size],
-      },
-      {
-        destination: '/dev/shm',
-        type: 'tmpfs',
-        source: 'shm',
-        options: ['nosuid', 'noexec', 'nodev', 'mode=1777', size],
-      },
-      {
-        destination: '/dev/mqueue',
-        type: 'mqueue',
-        source: 'mqueue',
-        options: ['nosuid', 'noexec', 'nodev'],
-      },
+      mount('/dev', 'tmpfs', 'tmpfs', ['nosuid', 'strictatime', 'mode=755', size]),
+      mount('/dev/shm', 'tmpfs', 'shm', ['nosuid', 'noexec', 'nodev', 'mode=1777', size]),
+      mount('/dev/mqueue', 'mqueue', 'mqueue', ['nosuid', 'noexec', 'nodev']),
     );
   }
   mounts.push({ destination: '/dev/pts', type: 'devpts', source: 'devpts', options: devpts });

@@ -17,7 +17,5 @@ export {
   parseMountSpecs,
   parseNoMount,
   parseScratchDirs,
-  splitCsv,
   workdirDirectories,
 } from './options.js';
-export { cleanContainerPath } from './paths.js';

@@ -90,7 +90,7 @@ function destinationOf(wanted: string, what: string): string {
 }
 
 /**
- * Parses `--mount` values (reference B.5.3 step 8, upstream's `bind.ParseMountString`): each
+ * Parses `--mount` values (docs/singularity-compat.md, "Mounts", step 8): each
  * value is CSV (one mount per line), fields `key[=value]`: `type` (only `bind`, the default),
  * `source`/`src`, `destination`/`dst`/`target`, `ro`/`readonly`. `image-src` and `id` are
  * image binds (`ERR_MOUNTS_BIND_UNSUPPORTED`); `bind-propagation` and unknown keys are
@@ -269,7 +269,7 @@ export function parseNoMount(values: string[]): { names: string[]; unknown: stri
 }
 
 /**
- * The directories a `--workdir` needs (reference B.5.3 steps 4 and 6), parents first:
+ * The directories a `--workdir` needs (docs/singularity-compat.md, "Mounts", steps 4 and 6), parents first:
  * `W/tmp`, `W/var_tmp`, and with scratch directories `W/scratch` and `W/scratch/<dir>` for
  * each. The caller creates them (mode 01777); `workdir` must be absolute.
  */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { minimalSpec, validateSpec } from '@berth-oci/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bindMounts, checkBindSource, parseBindSpecs } from '../src/index.js';
+import { bindMounts, checkBindSource, parseBindSpecs } from '../src/binds.js';
 import { rejects } from './helpers.js';
 
 let dir = '';

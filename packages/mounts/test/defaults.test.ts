@@ -1,12 +1,13 @@
 import { minimalSpec, validateSpec } from '@berth-oci/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { defaultMounts } from '../src/index.js';
+import { defaultMounts } from '../src/defaults.js';
+import { MountsError } from '../src/errors.js';
 import { rejects } from './helpers.js';
 
 const user = { hostRoot: false, homeDest: '/home/u', homeUid: 1000, homeGid: 1000 };
 
-test('defaultMounts as a user with a cgroup namespace is reference Appendix 1', () => {
+test("defaultMounts as a user with a cgroup namespace matches SingularityCE's", () => {
   assert.equal(defaultMounts({ ...user, cgroupNamespace: true }), [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
@@ -204,11 +205,21 @@ for (const [what, bad] of [
   ['a zero session size', { sessionSizeMiB: 0 }],
   ['a negative uid', { homeUid: -1 }],
   ['a missing hostRoot', { hostRoot: undefined }],
+  ['an unknown key', { homeDst: '/home/u' }],
 ] as const) {
   test(`defaultMounts refuses ${what}`, async () => {
     await rejects(() => defaultMounts({ ...user, ...bad } as never), 'ERR_INVALID_OPTIONS');
   });
 }
+
+test('bad options are a MountsError naming the unknown key', async () => {
+  const e = await rejects(
+    () => defaultMounts({ ...user, noPID: true } as never),
+    'ERR_INVALID_OPTIONS',
+    /noPID/,
+  );
+  assert.ok(MountsError.isInstance(e));
+});
 
 test('every default mount set is a valid spec', () => {
   for (const hostRoot of [false, true]) {

@@ -1,15 +1,15 @@
 import { minimalSpec, validateSpec } from '@berth-oci/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { defaultMounts } from '../src/defaults.js';
 import {
-  defaultMounts,
   parseHomeSpec,
   parseMountSpecs,
   parseNoMount,
   parseScratchDirs,
   splitCsv,
   workdirDirectories,
-} from '../src/index.js';
+} from '../src/options.js';
 import { rejects } from './helpers.js';
 
 // --mount: upstream's ParseMountString cases (pkg/util/bind/mount_test.go)

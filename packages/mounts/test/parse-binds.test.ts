@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseBindSpecs } from '../src/index.js';
+import { parseBindSpecs } from '../src/binds.js';
 import { rejects } from './helpers.js';
 
 const rw = (source: string, destination = source) => ({ source, destination, readonly: false });
