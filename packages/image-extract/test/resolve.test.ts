@@ -118,6 +118,23 @@ test('platform index: first exact match; host default; ERR_IMAGE_PLATFORM lists 
   await rejects(resolveImage(ref, { platform: { os: 'linux' } as never }), 'ERR_INVALID_OPTIONS');
 });
 
+test('options are strict: an unknown key is ERR_INVALID_OPTIONS naming it, an ImageError', async () => {
+  const l = new Layout();
+  l.writeIndex([{ desc: l.image([l.layer(files)]), tag: 'v1' }]);
+  const ref = `oci:${l.dir}:v1`;
+  const e = await rejects(
+    resolveImage(ref, { platfrom: { os: 'linux' } } as never),
+    'ERR_INVALID_OPTIONS',
+    'platfrom',
+  );
+  assert.is((e as { name?: string }).name, 'ImageError');
+  await rejects(
+    resolveImage(ref, { platform: { os: 'linux', architecture: 'amd64', arch: 'x' } } as never),
+    'ERR_INVALID_OPTIONS',
+    'arch',
+  );
+});
+
 test('docker manifest list and schema2 manifest are accepted', async () => {
   const l = new Layout();
   const m = l.image([l.layer(files, { mediaType: MT.dockerLayer })], { docker: true });

@@ -9,13 +9,13 @@ import { digestHex } from './digest.js';
  * - `archive`: members of an uncompressed tar file (oci-archive, docker-archive), by digest.
  */
 export const BlobSourceSchema = v.variant('kind', [
-  v.object({ kind: v.literal('dir'), dir: v.string() }),
-  v.object({
+  v.strictObject({ kind: v.literal('dir'), dir: v.string() }),
+  v.strictObject({
     kind: v.literal('archive'),
     file: v.string(),
     members: v.record(
       v.string(),
-      v.object({
+      v.strictObject({
         offset: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
         size: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
       }),

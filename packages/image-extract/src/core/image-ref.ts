@@ -13,27 +13,27 @@ const nonEmpty = v.pipe(v.string(), v.minLength(1));
 
 /** A parsed image reference, one variant per transport. */
 export const ImageRefSchema = v.variant('transport', [
-  v.object({
+  v.strictObject({
     /** An OCI image layout directory. */
     transport: v.literal('oci'),
     path: absolutePath,
     /** The `org.opencontainers.image.ref.name` to select from `index.json`. */
     tag: v.optional(nonEmpty),
   }),
-  v.object({
+  v.strictObject({
     /** A tar of an OCI image layout, read in place. */
     transport: v.literal('oci-archive'),
     path: absolutePath,
     tag: v.optional(nonEmpty),
   }),
-  v.object({
+  v.strictObject({
     /** A `docker save` (or `skopeo copy ... docker-archive:`) tar, read in place. */
     transport: v.literal('docker-archive'),
     path: absolutePath,
     /** `NAME:TAG` from the archive's `RepoTags`, or `@N` (the N-th image, from 0). */
     reference: v.optional(nonEmpty),
   }),
-  v.object({
+  v.strictObject({
     /** A registry speaking the OCI distribution API. */
     transport: v.literal('docker'),
     /** `host[:port]`; Docker Hub is `docker.io`. */

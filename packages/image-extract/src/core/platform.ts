@@ -4,7 +4,7 @@ import { ImageError } from '../errors.js';
 import type { Platform } from './schemas.js';
 
 /** The platform to select from an image index. */
-export const PlatformChoiceSchema = v.object({
+export const PlatformChoiceSchema = v.strictObject({
   os: v.pipe(v.string(), v.minLength(1)),
   architecture: v.pipe(v.string(), v.minLength(1)),
   variant: v.optional(v.pipe(v.string(), v.minLength(1))),
