@@ -3,6 +3,7 @@ import os from 'node:os';
 import { type LinuxResources, LinuxResourcesSchema } from '@berth-oci/bundle-spec';
 import * as v from 'valibot';
 import { LaunchError } from './errors.js';
+import { isPermissionError, readFailure } from './fs-errors.js';
 import type { CgroupLimits } from './options.js';
 
 const bad = (message: string, hint: string) =>
@@ -147,10 +148,16 @@ export async function loadCgroupsToml(file: string): Promise<LinuxResources> {
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new LaunchError('ERR_LAUNCH_CGROUPS', `cannot read cgroups file "${file}"`, {
-      hint: 'check the path given to --apply-cgroups',
-      cause,
-    });
+    throw new LaunchError(
+      'ERR_LAUNCH_CGROUPS',
+      `cannot read cgroups file "${file}": ${readFailure(cause)}`,
+      {
+        hint: isPermissionError(cause)
+          ? 'give a file you may read, or fix its permissions'
+          : 'check the path given to --apply-cgroups',
+        cause,
+      },
+    );
   }
   const mod = (await import('smol-toml')) as typeof import('smol-toml') & {
     default?: typeof import('smol-toml');

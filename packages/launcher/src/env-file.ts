@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { LaunchError } from './errors.js';
+import { isPermissionError, readFailure } from './fs-errors.js';
 
 /**
  * Variables an env file may not set (upstream strips the shell's read-only variables).
@@ -269,10 +270,16 @@ export async function readEnvFile(
   try {
     text = await readFile(file, 'utf8');
   } catch (cause) {
-    throw new LaunchError('ERR_LAUNCH_ENV_FILE', `could not read environment file "${file}"`, {
-      hint: 'check the path given to --env-file',
-      cause,
-    });
+    throw new LaunchError(
+      'ERR_LAUNCH_ENV_FILE',
+      `could not read environment file "${file}": ${readFailure(cause)}`,
+      {
+        hint: isPermissionError(cause)
+          ? 'give a file you may read, or fix its permissions'
+          : 'check the path given to --env-file',
+        cause,
+      },
+    );
   }
   return evaluateEnvFile(text, env, file);
 }

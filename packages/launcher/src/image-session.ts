@@ -14,6 +14,8 @@ import {
   type ResolvedImage,
   resolveImage,
 } from '@berth-oci/image-extract';
+import { LaunchError } from './errors.js';
+import { pathProblem } from './fs-errors.js';
 import type { UsernsPlan } from './identity.js';
 import { removeTreesAs } from './rootfs.js';
 
@@ -66,7 +68,7 @@ export async function openImage(
   const platform = o.platform ? parsePlatform(o.platform) : undefined;
   const temporary = o.disableCache === true;
   const cacheDir = temporary
-    ? await mkdtemp(nodePath.join(hostEnv.TMPDIR || os.tmpdir(), 'berth-nocache-'))
+    ? await temporaryCache(hostEnv.TMPDIR || os.tmpdir())
     : (o.cacheDir ?? defaultCacheDir(hostEnv as NodeJS.ProcessEnv));
   let open = temporary;
   const session: ImageSession = {
@@ -91,4 +93,16 @@ export async function openImage(
     throw error;
   }
   return session;
+}
+
+async function temporaryCache(tmp: string): Promise<string> {
+  try {
+    return await mkdtemp(nodePath.join(tmp, 'berth-nocache-'));
+  } catch (cause) {
+    throw new LaunchError(
+      'ERR_LAUNCH_PATH',
+      `cannot make a temporary cache for --disable-cache in "${tmp}": ${pathProblem(cause)}`,
+      { hint: 'set TMPDIR to a directory you can write', cause },
+    );
+  }
 }

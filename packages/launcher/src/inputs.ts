@@ -9,6 +9,7 @@ import type { LinuxResources } from '@berth-oci/bundle-spec';
 import { cgroupResources } from './cgroups.js';
 import { readEnvFile } from './env-file.js';
 import { LaunchError } from './errors.js';
+import { isPermissionError, pathProblem } from './fs-errors.js';
 import type { ResolvedLaunchOptions } from './options.js';
 import { type OverlayPlan, planOverlays } from './overlay.js';
 
@@ -41,24 +42,19 @@ export async function readInputs(
 }
 
 async function checkWorkdir(workdir: string): Promise<string> {
-  let st: Awaited<ReturnType<typeof stat>> | undefined;
-  let code: string | undefined;
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(workdir);
   } catch (cause) {
-    code = (cause as NodeJS.ErrnoException).code;
-  }
-  if (st?.isDirectory()) return workdir;
-  const why =
-    st !== undefined
-      ? 'is not a directory'
-      : code === 'EACCES'
-        ? 'cannot be reached: permission denied'
-        : 'does not exist';
-  throw new LaunchError('ERR_LAUNCH_WORKDIR', `workdir "${workdir}" ${why}`, {
-    hint:
-      code === 'EACCES'
+    throw new LaunchError('ERR_LAUNCH_WORKDIR', `workdir "${workdir}" ${pathProblem(cause)}`, {
+      hint: isPermissionError(cause)
         ? 'give a directory you may enter, or fix the permissions of its parents'
         : 'create it first: mkdir -p DIR',
+      cause,
+    });
+  }
+  if (st.isDirectory()) return workdir;
+  throw new LaunchError('ERR_LAUNCH_WORKDIR', `workdir "${workdir}" is not a directory`, {
+    hint: 'create it first: mkdir -p DIR',
   });
 }

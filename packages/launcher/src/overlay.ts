@@ -1,6 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LaunchError } from './errors.js';
+import { isPermissionError, pathProblem } from './fs-errors.js';
 
 /** Characters overlayfs cannot take in a layer path. */
 export const OVERLAY_UNSAFE = /[,:\\\n]/;
@@ -22,7 +23,7 @@ const isDir = async (p: string) => {
 };
 
 /**
- * Parses `--overlay DIR[:ro]` values as upstream (reference B.7): paths are made absolute against
+ * Parses `--overlay DIR[:ro]` values as SingularityCE does: paths are made absolute against
  * `cwd` and must be existing directories; anything after the first `:` other than `ro` means
  * writable; at most one writable overlay; no directory twice. The first listed is on top.
  * Throws `ERR_LAUNCH_OVERLAY`.
@@ -41,10 +42,17 @@ export async function planOverlays(
     let st: Awaited<ReturnType<typeof stat>>;
     try {
       st = await stat(dir);
-    } catch {
-      throw new LaunchError('ERR_LAUNCH_OVERLAY', `specified overlay "${dir}" does not exist`, {
-        hint: 'create the directory first: mkdir -p DIR',
-      });
+    } catch (cause) {
+      throw new LaunchError(
+        'ERR_LAUNCH_OVERLAY',
+        `specified overlay "${dir}" ${pathProblem(cause)}`,
+        {
+          hint: isPermissionError(cause)
+            ? 'give a directory you may enter, or fix the permissions of its parents'
+            : 'create the directory first: mkdir -p DIR',
+          cause,
+        },
+      );
     }
     if (!st.isDirectory()) {
       throw new LaunchError(
