@@ -1,30 +1,18 @@
 /**
- * The fast path of `berth run|exec|shell`: a plain parse of the action options straight from
- * the ACTION_OPTIONS table, so that the common launch loads neither yargs nor the other
- * commands (yargs alone costs ~70 ms of start-up here). Anything it is unsure about — help,
- * version, an unknown option, a missing value, a bad number — goes to the full parser in
- * main.ts, which gives the proper message.
+ * The fast path of `berth run|exec|shell`: a plain parse of the flags straight from the option
+ * table (`ACTION_FLAGS`), so that the common launch loads neither yargs nor the other commands
+ * (yargs alone costs ~70 ms of start-up here). Anything it is unsure about — help, version, an
+ * unknown option, a missing value, a bad number, a value given to a boolean flag — goes to the
+ * full parser in main.ts, which gives the proper message.
  */
-import { ACTION_OPTIONS, type ActionArgs, runAction } from './commands/action.js';
+import { type ActionArgs, runAction } from './commands/action.js';
+import { actionFlag } from './options/flags.js';
 import { BERTH_FAILURE, defaultIo, type Io, renderError } from './render.js';
 
 const ACTIONS = ['run', 'exec', 'shell'] as const;
 type Action = (typeof ACTIONS)[number];
 
-interface OptionDef {
-  name: string;
-  type: 'string' | 'number' | 'boolean';
-}
-
-const BY_FLAG = new Map<string, OptionDef>();
-for (const [name, def] of Object.entries(ACTION_OPTIONS) as Array<
-  [string, { type: string; alias?: string }]
->) {
-  const d = { name, type: def.type as OptionDef['type'] };
-  BY_FLAG.set(`--${name}`, d);
-  if (def.alias) BY_FLAG.set(def.alias.length === 1 ? `-${def.alias}` : `--${def.alias}`, d);
-}
-BY_FLAG.set('--debug', { name: 'debug', type: 'boolean' });
+const DEBUG = { flag: 'debug', kind: 'boolean' } as const;
 
 /** Parses `ACTION [options] IMAGE [ARGS...]`, or returns undefined to defer to yargs. */
 export function parseActionArgv(argv: string[]): { action: Action; args: ActionArgs } | undefined {
@@ -47,22 +35,22 @@ export function parseActionArgv(argv: string[]): { action: Action; args: ActionA
     }
     const eq = a.indexOf('=');
     const flag = eq > 0 && a.startsWith('--') ? a.slice(0, eq) : a;
-    const def = BY_FLAG.get(flag);
+    const def = flag === '--debug' ? DEBUG : actionFlag(flag);
     if (!def) return undefined;
-    if (def.type === 'boolean') {
+    if (def.kind === 'boolean') {
       if (eq > 0 && a.startsWith('--')) return undefined;
-      set(def.name, true);
+      out[def.flag] = true;
       continue;
     }
     let value: string | undefined;
     if (eq > 0 && a.startsWith('--')) value = a.slice(eq + 1);
     else value = argv[++i];
     if (value === undefined) return undefined;
-    if (def.type === 'number') {
+    if (def.kind === 'number') {
       const n = Number(value);
       if (value.trim() === '' || Number.isNaN(n)) return undefined;
-      set(def.name, n);
-    } else set(def.name, value);
+      set(def.flag, n);
+    } else set(def.flag, value);
   }
   return undefined;
 }

@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module';
 import yargs from 'yargs';
-import { actionCommand, splitAtImage } from './commands/action.js';
+import { actionCommand } from './commands/action.js';
 import { cacheCommand } from './commands/cache.js';
 import { ociCommand, splitOciArgs } from './commands/oci/index.js';
 import { pullCommand } from './commands/pull.js';
+import { CliError } from './errors.js';
+import { splitAtImage } from './options/flags.js';
 import { BERTH_FAILURE, defaultIo, type Io, renderError } from './render.js';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +19,7 @@ export const VERSION: string = (require('../package.json') as { version: string 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   let exitCode = 0;
   let failed: unknown;
+  let usage = false;
   const debug = argv.includes('--debug');
   const setExit = (code: number) => {
     exitCode = code;
@@ -42,7 +45,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .alias('help', 'h')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
-      failed = err ?? new UsageError(msg);
+      usage = err === undefined || err === null;
+      failed = err ?? new CliError('ERR_CLI_USAGE', msg, { hint: 'see berth --help' });
     })
     .showHelpOnFail(false);
   parser.epilogue(
@@ -56,14 +60,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     failed ??= e;
   }
   if (failed !== undefined) {
-    if (failed instanceof UsageError) {
-      io.stderr.write(`berth: ${failed.message}\nhint: see berth --help\n`);
-    } else {
-      renderError(io, failed, debug);
-    }
+    renderError(io, failed, debug && !usage); // yargs' own usage errors have no stack to show
     return BERTH_FAILURE;
   }
   return exitCode;
 }
-
-class UsageError extends Error {}

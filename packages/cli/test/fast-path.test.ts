@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseActionArgv } from '../src/index.js';
+import { parseActionArgv } from '../src/fast-path.js';
 
 test('options before the image, the rest for the container', () => {
   const r = parseActionArgv([

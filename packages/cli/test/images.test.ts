@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { launchOptions, splitAtImage } from '../src/commands/action.js';
-import { imageOptions } from '../src/commands/image-options.js';
-import { main } from '../src/index.js';
+import { launchOptions } from '../src/commands/action.js';
+import { main } from '../src/main.js';
+import { PULL_OPTION_FLAGS, splitAtImage } from '../src/options/flags.js';
+import { optionValues } from '../src/options/values.js';
 import { createProgress, formatBytes } from '../src/progress.js';
 import { captureIo } from './helpers.js';
 
@@ -51,7 +52,11 @@ test('the image flags take values where they should, on run/exec/shell', () => {
   assert.is(o.dockerPassword, 'p');
   assert.is(o.noHttps, true);
   assert.is(o.disableCache, true);
-  assert.equal(imageOptions({ nohttps: true }), { noHttps: true, disableCache: false });
+  assert.equal(optionValues(PULL_OPTION_FLAGS, { nohttps: true }), {
+    noHttps: true,
+    disableCache: false,
+    fakeroot: false,
+  });
 });
 
 test('--no-https is a flag of its own (not a negated --https)', async () => {

@@ -1,7 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ACTION_OPTIONS, launchOptions, splitAtImage } from '../src/commands/action.js';
-import { main, splitEnv, VERSION } from '../src/index.js';
+import { actionCommand, launchOptions } from '../src/commands/action.js';
+import { fastMain } from '../src/fast-path.js';
+import { main, VERSION } from '../src/main.js';
+import { splitAtImage } from '../src/options/flags.js';
+import { splitEnv } from '../src/options/values.js';
 import { captureIo } from './helpers.js';
 
 test('--version prints the version and exits 0', async () => {
@@ -98,22 +101,14 @@ const parse = async (argv: string[]) => {
   // parse as main would, but capture the launcher options instead of launching
   const yargs = (await import('yargs')).default;
   let captured: ReturnType<typeof launchOptions> | undefined;
+  const io = { stdout: process.stdout, stderr: process.stderr, env: {} };
   await yargs()
-    .command(
-      'exec <image> [args..]',
-      '',
-      (y) =>
-        y
-          .options(ACTION_OPTIONS as never)
-          .parserConfiguration({ 'populate--': true, 'boolean-negation': false }),
-      (a) => {
-        captured = launchOptions('exec', a as never, {
-          stdout: process.stdout,
-          stderr: process.stderr,
-          env: {},
-        });
+    .command({
+      ...actionCommand('exec', io, () => {}),
+      handler: (a) => {
+        captured = launchOptions('exec', a, io);
       },
-    )
+    })
     .strict()
     .parseAsync(splitAtImage(argv));
   return captured as ReturnType<typeof launchOptions>;
@@ -197,6 +192,28 @@ test('a non-numeric --pids-limit is a usage error', async () => {
   const t = captureIo();
   assert.is(await main(['exec', '--pids-limit', 'lots', 'oci:/x', 'true'], t.io), 255);
   assert.match(t.err(), /--pids-limit needs a number/);
+});
+
+test('a bad value is reported by its flag, on both paths', async () => {
+  const cases: [string[], string][] = [
+    [['exec', '--cwd', 'rel', 'oci:/x', 'true'], '--cwd must be an absolute path'],
+    [['run', '--pwd=rel', 'oci:/x'], '--cwd must be an absolute path'],
+    [['exec', '--env', 'oops', 'oci:/x', 'true'], '--env entries must look like NAME=value'],
+    [['exec', '--pids-limit', '1.5', 'oci:/x', 'true'], '--pids-limit needs a whole number'],
+    [['exec', '--memory', '', 'oci:/x', 'true'], '--memory must not be empty'],
+    [['exec', '--hostname=', 'oci:/x', 'true'], '--hostname must not be empty'],
+  ];
+  for (const [argv, message] of cases) {
+    const action = argv[0];
+    for (const run of [main, fastMain]) {
+      const t = captureIo();
+      assert.is(await run(argv, t.io), 255, argv.join(' '));
+      assert.is(t.err(), `berth: ${message}\nhint: see berth ${action} --help\n`, argv.join(' '));
+    }
+  }
+  const t = captureIo();
+  assert.is(await main(['pull', '--platform', '', 'oci:/x'], t.io), 255);
+  assert.is(t.err(), 'berth: --platform must not be empty\nhint: see berth pull --help\n');
 });
 
 test.run();

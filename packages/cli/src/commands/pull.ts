@@ -1,8 +1,15 @@
-import { pull } from '@berth-oci/launcher';
+import { type PullOptions, PullOptionsSchema, pull } from '@berth-oci/launcher';
 import type { Argv, CommandModule } from 'yargs';
+import { checkFlagValues } from '../options/check.js';
+import {
+  IMAGE_REFERENCE_HELP,
+  PULL_FLAGS,
+  PULL_OPTION_FLAGS,
+  yargsOptions,
+} from '../options/flags.js';
+import { optionValues } from '../options/values.js';
 import { createProgress } from '../progress.js';
 import { type Io, warn } from '../render.js';
-import { IMAGE_OPTIONS, IMAGE_REFERENCE_HELP, imageOptions } from './image-options.js';
 
 interface PullArgs {
   image: string;
@@ -19,15 +26,7 @@ export function pullCommand(
     describe: 'fetch an image and unpack it into the cache, so that launches start at once',
     builder: (y) =>
       (y as Argv)
-        .options(IMAGE_OPTIONS as never)
-        .options({
-          fakeroot: {
-            alias: 'f',
-            type: 'boolean',
-            description: 'prepare the rootfs --fakeroot launches use',
-          },
-          quiet: { alias: 'q', type: 'boolean', description: 'print no warnings or progress' },
-        })
+        .options(yargsOptions(PULL_FLAGS))
         .parserConfiguration({ 'boolean-negation': false })
         .positional('image', { type: 'string', description: IMAGE_REFERENCE_HELP })
         .usage('berth pull [options] IMAGE\n\nfetch an image and unpack it into the cache')
@@ -43,16 +42,16 @@ export function pullCommand(
         ) as unknown as Argv<PullArgs>,
     handler: async (argv) => {
       const quiet = argv.quiet === true;
+      const options: PullOptions = {
+        ...optionValues(PULL_OPTION_FLAGS, argv),
+        image: String(argv.image),
+        hostEnv: io.env,
+        onWarning: quiet ? undefined : (m) => warn(io, m),
+      };
+      checkFlagValues(PullOptionsSchema, options, PULL_OPTION_FLAGS, 'see berth pull --help');
       const display = createProgress(io, { quiet });
       try {
-        const result = await pull({
-          ...imageOptions(argv),
-          image: String(argv.image),
-          fakeroot: argv.fakeroot === true,
-          hostEnv: io.env,
-          onWarning: quiet ? undefined : (m) => warn(io, m),
-          onProgress: display.onProgress,
-        });
+        const result = await pull({ ...options, onProgress: display.onProgress });
         display.finish();
         if (!quiet) {
           io.stderr.write(
