@@ -1,7 +1,7 @@
 /**
  * berth run|exec|shell options (issue 5), as root, as an unprivileged user and as that user with
- * --fakeroot, under crun and runc. Expectations follow SingularityCE's --oci mode (reference
- * singularity-oci.md B, C, D); where berth deliberately differs, the test says so.
+ * --fakeroot, under crun and runc. Expectations follow SingularityCE's --oci mode
+ * (docs/singularity-compat.md); where berth deliberately differs, the test says so.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -233,6 +233,10 @@ for (const runtime of RUNTIMES) {
       );
       assert.is(a.code, 0, a.stderr);
       assert.is(a.stdout, 'home-src\n/hx\n/opaque\n');
+      // a bad value is named by its flag, whichever spelling gave it
+      const rel = await berth(['exec', '--pwd', 'rel', image.ref, 'true'], o());
+      assert.is(rel.code, 255, rel.stderr);
+      assert.is(rel.stderr, 'berth: --cwd must be an absolute path\nhint: see berth exec --help\n');
       const b = await berth(
         [
           'exec',
