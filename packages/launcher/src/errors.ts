@@ -17,6 +17,7 @@ export type LaunchErrorCode =
   | 'ERR_LAUNCH_ENV_FILE'
   | 'ERR_LAUNCH_CDI'
   | 'ERR_LAUNCH_CGROUPS'
-  | 'ERR_LAUNCH_SETGROUPS';
+  | 'ERR_LAUNCH_SETGROUPS'
+  | 'ERR_LAUNCH_BUNDLE';
 
 export class LaunchError extends defineBerthError<LaunchErrorCode>('LaunchError') {}
