@@ -94,7 +94,7 @@ interface LoadedSpec {
 /**
  * Reads the CDI spec files (`*.json`, `*.yaml`, `*.yml`) of `dirs`. Missing directories are
  * skipped; files that do not parse are returned in `errors` (a device they would define is then
- * unresolvable, as with the reference CDI cache).
+ * unresolvable, as the CDI project's own cache does).
  */
 export async function loadCdiSpecs(
   dirs: string[],

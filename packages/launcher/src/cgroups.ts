@@ -64,7 +64,7 @@ async function deviceOf(path: string): Promise<{ major: number; minor: number }>
 }
 
 /**
- * linux.resources from the limit flags, as upstream's `getFlagLimits` (reference D.2); undefined
+ * linux.resources from the limit flags, as upstream's `getFlagLimits` (docs/singularity-compat.md); undefined
  * when no flag sets a limit. Throws `ERR_LAUNCH_CGROUPS` for values out of range.
  */
 export async function limitsToResources(

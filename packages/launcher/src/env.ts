@@ -1,6 +1,6 @@
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Host variables that always reach the container (reference B.5.4 step 4). */
+/** Host variables that always reach the container (docs/singularity-compat.md). */
 export const PASSED_HOST_VARS = [
   'TERM',
   'http_proxy',
@@ -59,7 +59,7 @@ export interface EnvInput {
 }
 
 /**
- * The container environment, in upstream's order of priority (reference B.5.4): image `Env`,
+ * The container environment, in upstream's order of priority (docs/singularity-compat.md): image `Env`,
  * overridden by the user's variables — `SINGULARITYENV_*`/`BERTHENV_*` from the host, then
  * each `--env-file`, then `--env` — and HOME (unless the image declares USER); then host
  * variables not set otherwise (TERM and proxies, or all with `hostPassthrough: 'all'`); PATH

@@ -61,7 +61,7 @@ export function findPasswdUser(passwd: string, user: string): PasswdEntry | unde
 }
 
 /**
- * The container's /etc/passwd with the running user's entry (reference B.6): the host entry of
+ * The container's /etc/passwd with the running user's entry (docs/singularity-compat.md): the host entry of
  * `uid` with home `homeDest`; if the image already has that uid, its line is replaced but keeps
  * the image's shell.
  */
@@ -94,7 +94,7 @@ export function generatePasswd(
   return `${out.join('\n')}\n`;
 }
 
-/** The container's /etc/group with the running user's primary group appended (reference B.6). */
+/** The container's /etc/group with the running user's primary group appended (docs/singularity-compat.md). */
 export function generateGroup(
   imageGroup: string,
   groupName: string,

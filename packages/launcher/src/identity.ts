@@ -51,7 +51,7 @@ export async function hostUser(): Promise<HostUser> {
  * How a launch uses user namespaces, and how image files must be owned for it.
  * - `root`: berth runs as host root; no user namespace; image owners kept as they are.
  * - `subid`: an outer namespace maps the user to 0 and the subordinate ids to 1..N; without
- *   `--fakeroot` the container gets an inner namespace reversing it (reference C.2).
+ *   `--fakeroot` the container gets an inner namespace reversing it (docs/launch.md, the two id maps).
  * - `single`: no subordinate ids; the outer namespace maps only the user; every file is the user's.
  */
 export interface UsernsPlan {

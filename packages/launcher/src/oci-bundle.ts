@@ -1,7 +1,7 @@
 /**
  * `berth oci mount` / `oci umount`: a runnable OCI bundle made from an image — a real rootfs
  * directory unpacked from the image (owned as for a launch), and a `config.json` in the spirit
- * of SingularityCE's `oci mount` (reference A.5) — and its removal.
+ * of SingularityCE's `oci mount` (docs/singularity-compat.md) — and its removal.
  */
 import { mkdir, readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import {
   type Spec,
   writeSpec,
 } from '@berth-oci/bundle-spec';
-import { BerthError, isBerthError, parseOptions } from '@berth-oci/errors';
+import { isBerthError, parseOptions } from '@berth-oci/errors';
 import type { IdMapping } from '@berth-oci/idmap';
 import {
   fetchImageBlobs,
@@ -23,6 +23,7 @@ import {
 } from '@berth-oci/image-extract';
 import { bundleLockPath, readLock } from '@berth-oci/runtime-ops';
 import * as v from 'valibot';
+import { LaunchError } from './errors.js';
 import { hostUser, ownerFunction, planUserns, type UsernsPlan } from './identity.js';
 import { openImage } from './image-session.js';
 import type { LaunchProgress } from './options.js';
@@ -59,7 +60,7 @@ export interface PreparedBundle {
 }
 
 const bundleError = (message: string, hint?: string, cause?: unknown) =>
-  new BerthError('ERR_LAUNCH_BUNDLE', message, { hint, cause });
+  new LaunchError('ERR_LAUNCH_BUNDLE', message, { hint, cause });
 
 /**
  * The id maps of an `oci mount` container, seen from the namespace holder (whose map is the
@@ -77,7 +78,7 @@ export function bundleIdMaps(plan: UsernsPlan): { uid: IdMapping[]; gid: IdMappi
 const mapsGid = (maps: IdMapping[], gid: number) =>
   maps.some((m) => gid >= m.containerID && gid < m.containerID + m.size);
 
-/** The runtime spec of an `oci mount` bundle (reference A.5's DefaultConfig, for root or not). */
+/** The runtime spec of an `oci mount` bundle (SingularityCE's default `oci mount` config, for root or not). */
 export function bundleSpec(input: {
   image: ResolvedImage;
   plan: UsernsPlan;

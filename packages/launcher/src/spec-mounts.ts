@@ -105,7 +105,7 @@ export async function containerMounts(input: MountsInput): Promise<Mount[]> {
   return mounts;
 }
 
-/** Removes the /var/tmp mount when the image's /var/tmp leads to its /tmp (upstream 4.0.1). */
+/** Removes the /var/tmp mount when the image's /var/tmp leads to its /tmp (as SingularityCE 4.0.1 does). */
 async function dropVarTmpOfTmp(mounts: Mount[], rootfs: string): Promise<void> {
   const [tmp, varTmp] = await Promise.all([
     resolveInImage(rootfs, '/tmp'),
