@@ -14,24 +14,18 @@ import {
   type ResolvedImage,
   resolveImage,
 } from '@berth-oci/image-extract';
+import type * as v from 'valibot';
 import { LaunchError } from './errors.js';
 import { pathProblem } from './fs-errors.js';
 import type { UsernsPlan } from './identity.js';
+import type { ImageOptionsSchema } from './options.js';
 import { removeTreesAs } from './rootfs.js';
 
-/** The image options a launch (or a pull) takes: transport, platform, credentials, cache. */
-export interface ImageOpenOptions {
-  image: string;
-  /** `OS/ARCH[/VARIANT]`. */
-  platform?: string | undefined;
-  authFile?: string | undefined;
-  dockerUsername?: string | undefined;
-  dockerPassword?: string | undefined;
-  noHttps?: boolean | undefined;
-  /** Use a temporary cache, removed when the session closes. */
-  disableCache?: boolean | undefined;
-  cacheDir?: string | undefined;
-}
+/**
+ * The image options a launch (or a pull) takes: transport, platform, credentials, cache
+ * (`disableCache`: a temporary cache, removed when the session closes).
+ */
+export type ImageOpenOptions = v.InferInput<typeof ImageOptionsSchema>;
 
 /** A resolved image and the cache it is fetched and unpacked into. */
 export interface ImageSession {

@@ -10,9 +10,10 @@ import {
   listCache,
 } from '@berth-oci/image-extract';
 import * as v from 'valibot';
+import { LaunchError } from './errors.js';
 import { hostUser, planUserns } from './identity.js';
-import { ImageOptionsSchema, type LaunchProgress, strictOptions } from './options.js';
 import { openImage } from './image-session.js';
+import { ImageOptionsSchema, type LaunchProgress, strictOptions } from './options.js';
 import { ensureRootfs, removeTreesAs } from './rootfs.js';
 
 const Callback = <T>() => v.optional(v.custom<T>((f) => typeof f === 'function'));
@@ -51,7 +52,7 @@ const isRootUser = (u: string | undefined) => u !== undefined && /^(0|root)(:.*)
  * does no fetching and no unpacking.
  */
 export async function pull(options: PullOptions): Promise<PullResult> {
-  const o = parseOptions(PullOptionsSchema, options, 'pull options');
+  const o = parseOptions(PullOptionsSchema, options, 'pull options', LaunchError);
   const hostEnv = o.hostEnv ?? process.env;
   const session = await openImage(o, hostEnv);
   try {
@@ -96,7 +97,7 @@ export type ImageCacheOptions = v.InferInput<typeof ImageCacheOptionsSchema>;
 
 /** The unpacked images and blobs of the cache (`berth cache list`). */
 export async function listImageCache(options: ImageCacheOptions = {}): Promise<CacheListing> {
-  const o = parseOptions(ImageCacheOptionsSchema, options, 'cache options');
+  const o = parseOptions(ImageCacheOptionsSchema, options, 'cache options', LaunchError);
   return listCache(o.cacheDir ?? defaultCacheDir((o.hostEnv ?? process.env) as NodeJS.ProcessEnv));
 }
 
@@ -107,7 +108,7 @@ export async function listImageCache(options: ImageCacheOptions = {}): Promise<C
  * same user namespace the unpack worker uses.
  */
 export async function cleanImageCache(options: ImageCacheOptions = {}): Promise<CleanResult> {
-  const o = parseOptions(ImageCacheOptionsSchema, options, 'cache options');
+  const o = parseOptions(ImageCacheOptionsSchema, options, 'cache options', LaunchError);
   const cacheDir = o.cacheDir ?? defaultCacheDir((o.hostEnv ?? process.env) as NodeJS.ProcessEnv);
   const user = await hostUser();
   const plan = user.uid === 0 ? undefined : await planUserns(user, false, o.onWarning);

@@ -13,6 +13,7 @@ import {
   parseSize,
 } from '../src/cgroups.js';
 import { checkOptions, resolvConfFromDns, unsupportedOptions } from '../src/check-options.js';
+import { LaunchError } from '../src/errors.js';
 import { resolveInImage } from '../src/image-path.js';
 import { launch } from '../src/launch.js';
 import { LaunchOptionsSchema } from '../src/options.js';
@@ -300,11 +301,12 @@ test('the public option schemas are strict: an unknown key is an error naming it
     'ERR_INVALID_OPTIONS',
     /unknown option "memroy"/,
   );
-  await rejects(
+  const e = await rejects(
     () => pull({ image: 'oci:/nonexistent', binds: [] } as never),
     'ERR_INVALID_OPTIONS',
     /^invalid pull options: .*unknown option "binds"/,
   );
+  assert.ok(LaunchError.isInstance(e), "thrown by the launcher's own class");
   await rejects(
     () => listImageCache({ cachedir: '/x' } as never),
     'ERR_INVALID_OPTIONS',
