@@ -1,4 +1,4 @@
-import { isBerthError } from '@berth-oci/errors';
+import { isBerthError, isInternalError } from '@berth-oci/errors';
 
 /** Exit status of berth's own failures (as SingularityCE). */
 export const BERTH_FAILURE = 255;
@@ -17,7 +17,8 @@ export const defaultIo = (): Io => ({
 
 /** Prints an error as `berth: <message>` and `hint: ...`; with debug, the stack and causes. */
 export function renderError(io: Io, error: unknown, debug: boolean): void {
-  if (isBerthError(error)) {
+  // a bug (not a berth error, or one marked internal, e.g. from the unpack worker) says so
+  if (isBerthError(error) && !isInternalError(error)) {
     io.stderr.write(`berth: ${error.message}\n`);
     if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
   } else {
