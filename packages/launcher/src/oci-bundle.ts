@@ -5,39 +5,22 @@
  */
 import { mkdir, readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  buildProcess,
-  capabilitySet,
-  type Mount,
-  minimalSpec,
-  type Spec,
-  writeSpec,
-} from '@berth-oci/bundle-spec';
+import { type Spec, writeSpec } from '@berth-oci/bundle-spec';
 import { isBerthError, parseOptions } from '@berth-oci/errors';
-import type { IdMapping } from '@berth-oci/idmap';
-import {
-  fetchImageBlobs,
-  imageDefaults,
-  type ResolvedImage,
-  unpackImage,
-} from '@berth-oci/image-extract';
+import { fetchImageBlobs, type ResolvedImage, unpackImage } from '@berth-oci/image-extract';
 import { bundleLockPath, readLock } from '@berth-oci/runtime-ops';
 import * as v from 'valibot';
 import { LaunchError } from './errors.js';
 import { hostUser, ownerFunction, planUserns, type UsernsPlan } from './identity.js';
 import { openImage } from './image-session.js';
+import { bundleSpec } from './oci-bundle-spec.js';
 import type { LaunchProgress } from './options.js';
 import { removeTreesAs, runWorker } from './rootfs.js';
 
 /** Marks a bundle made by `prepareBundle`: only such bundles are removed by `removeBundle`. */
 export const BUNDLE_MARKER = '.berth-bundle.json';
 
-/** The hostname of containers of `oci mount` bundles (SingularityCE writes `singularity`). */
-export const BUNDLE_HOSTNAME = 'berth';
-
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-export const PrepareBundleOptionsSchema = v.object({
+export const PrepareBundleOptionsSchema = v.strictObject({
   /** Image reference (any transport berth accepts). */
   image: v.pipe(v.string(), v.nonEmpty('an image reference is required')),
   /** The bundle directory: it must not exist, or be empty. */
@@ -62,114 +45,6 @@ export interface PreparedBundle {
 const bundleError = (message: string, hint?: string, cause?: unknown) =>
   new LaunchError('ERR_LAUNCH_BUNDLE', message, { hint, cause });
 
-/**
- * The id maps of an `oci mount` container, seen from the namespace holder (whose map is the
- * plan's outer map): an identity over each outer extent — one extent per outer extent, since the
- * kernel wants each extent to fall inside one extent of the parent namespace. Empty for root.
- */
-export function bundleIdMaps(plan: UsernsPlan): { uid: IdMapping[]; gid: IdMapping[] } {
-  const identity = (maps: IdMapping[]) =>
-    [...maps]
-      .sort((a, b) => a.containerID - b.containerID)
-      .map((m) => ({ containerID: m.containerID, hostID: m.containerID, size: m.size }));
-  return { uid: identity(plan.outerUid), gid: identity(plan.outerGid) };
-}
-
-const mapsGid = (maps: IdMapping[], gid: number) =>
-  maps.some((m) => gid >= m.containerID && gid < m.containerID + m.size);
-
-/** The runtime spec of an `oci mount` bundle (SingularityCE's default `oci mount` config, for root or not). */
-export function bundleSpec(input: {
-  image: ResolvedImage;
-  plan: UsernsPlan;
-  terminal: boolean;
-}): Spec {
-  const defaults = imageDefaults(input.image.config);
-  const args = [...defaults.entrypoint, ...defaults.cmd];
-  const env = [...defaults.env];
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
-  if (!env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
-  if (!env.some((e) => e.startsWith('HOME='))) env.push('HOME=/root');
-  const maps = bundleIdMaps(input.plan);
-  const rootless = input.plan.kind !== 'root';
-
-  const spec = minimalSpec();
-  spec.root = { path: 'rootfs', readonly: false };
-  spec.hostname = BUNDLE_HOSTNAME;
-  spec.process = buildProcess({
-    args: args.length > 0 ? args : ['/bin/sh'],
-    env,
-    cwd: defaults.workingDir || '/',
-    uid: 0,
-    gid: 0,
-    terminal: input.terminal,
-    capabilities: capabilitySet({ targetUid: 0 }),
-  });
-  spec.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }];
-  const devpts = ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'];
-  if (!rootless || mapsGid(maps.gid, 5)) devpts.push('gid=5');
-  const mounts: Mount[] = [
-    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    {
-      destination: '/dev',
-      type: 'tmpfs',
-      source: 'tmpfs',
-      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-    },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: devpts },
-    {
-      destination: '/dev/shm',
-      type: 'tmpfs',
-      source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
-    },
-    {
-      destination: '/dev/mqueue',
-      type: 'mqueue',
-      source: 'mqueue',
-      options: ['nosuid', 'noexec', 'nodev'],
-    },
-    {
-      destination: '/sys',
-      type: 'sysfs',
-      source: 'sysfs',
-      options: ['nosuid', 'noexec', 'nodev', 'ro'],
-    },
-  ];
-  spec.mounts = mounts;
-  const linux = spec.linux ?? {};
-  linux.namespaces = [
-    { type: 'pid' },
-    { type: 'network' },
-    { type: 'ipc' },
-    { type: 'uts' },
-    { type: 'mount' },
-  ];
-  if (rootless) {
-    linux.namespaces.push({ type: 'user' });
-    linux.uidMappings = maps.uid.map((m) => ({ ...m }));
-    linux.gidMappings = maps.gid.map((m) => ({ ...m }));
-  }
-  linux.maskedPaths = [
-    '/proc/acpi',
-    '/proc/asound',
-    '/proc/kcore',
-    '/proc/keys',
-    '/proc/latency_stats',
-    '/proc/timer_list',
-    '/proc/timer_stats',
-    '/proc/sched_debug',
-    '/sys/firmware',
-    '/proc/scsi',
-  ];
-  linux.readonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
-  linux.resources = linux.resources ?? {};
-  spec.linux = linux;
-  if (Object.keys(defaults.labels).length > 0) spec.annotations = { ...defaults.labels };
-  return spec;
-}
-
-/** The worker that unpacks into the bundle inside the outer user namespace. */
 async function emptyOrMissing(dir: string): Promise<boolean> {
   try {
     const st = await stat(dir);
@@ -201,8 +76,22 @@ export async function prepareBundle(options: PrepareBundleOptions): Promise<Prep
   // Resolve and fetch here, as the user and with the network; the worker in the user
   // namespace only unpacks from local blobs.
   const session = await openImage({ image: o.image }, process.env);
-  const image = session.image;
-  await fetchImageBlobs(image, session.fetchOptions);
+  try {
+    await fetchImageBlobs(session.image, session.fetchOptions);
+    return await fillBundle(o, bundle, user.uid, plan, session.image);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Makes the bundle directory and fills it; removes what it made on failure. */
+async function fillBundle(
+  o: v.InferOutput<typeof PrepareBundleOptionsSchema>,
+  bundle: string,
+  uid: number,
+  plan: UsernsPlan,
+  image: ResolvedImage,
+): Promise<PreparedBundle> {
   const spec = bundleSpec({ image, plan, terminal: o.terminal });
   const existed = (await stat(bundle).catch(() => undefined)) !== undefined;
   try {
@@ -234,7 +123,7 @@ export async function prepareBundle(options: PrepareBundleOptions): Promise<Prep
     const config = await writeSpec(bundle, spec);
     await writeFile(
       path.join(bundle, BUNDLE_MARKER),
-      `${JSON.stringify({ image: o.image, uid: user.uid, created: new Date().toISOString() })}\n`,
+      `${JSON.stringify({ image: o.image, uid, created: new Date().toISOString() })}\n`,
       { mode: 0o600 },
     );
     return { bundle, rootfs, config, spec };
@@ -246,7 +135,7 @@ export async function prepareBundle(options: PrepareBundleOptions): Promise<Prep
   }
 }
 
-export const RemoveBundleOptionsSchema = v.object({
+export const RemoveBundleOptionsSchema = v.strictObject({
   bundle: v.pipe(v.string(), v.nonEmpty('a bundle path is required')),
   onWarning: v.optional(v.custom<(message: string) => void>((f) => typeof f === 'function')),
 });

@@ -3,7 +3,7 @@ import type { ResolvedImage } from '@berth-oci/image-extract';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { UsernsPlan } from '../src/identity.js';
-import { bundleIdMaps, bundleSpec } from '../src/oci-bundle.js';
+import { bundleIdMaps, bundleSpec } from '../src/oci-bundle-spec.js';
 
 const image = {
   config: {
