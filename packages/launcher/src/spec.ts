@@ -7,7 +7,8 @@
 import path from 'node:path';
 import { buildProcess, minimalSpec, type Spec } from '@berth-oci/bundle-spec';
 import { imageDefaults, type ResolvedImage } from '@berth-oci/image-extract';
-import { DEFAULT_CDI_DIRS, injectCdiDevices } from './cdi.js';
+import { injectCdiDevices } from './cdi.js';
+import { DEFAULT_CDI_DIRS } from './cdi-specs.js';
 import { buildEnv } from './env.js';
 import { LaunchError } from './errors.js';
 import type { HostFacts, SpecHostFacts } from './host.js';

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { buildProcess, minimalSpec, type Spec, validateSpec } from '@berth-oci/bundle-spec';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { injectCdiDevices, loadCdiSpecs, parseCdiName, sortMounts } from '../src/cdi.js';
+import { injectCdiDevices, sortMounts } from '../src/cdi.js';
+import { loadCdiSpecs, parseCdiName } from '../src/cdi-specs.js';
 import { rejects } from './helpers.js';
 
 let dir = '';
