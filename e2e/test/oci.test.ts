@@ -492,6 +492,54 @@ for (const runtime of RUNTIMES) {
         'stdout/stderr split, exit 6, json and k8s logs',
       );
     });
+
+    test(`${tag} --log-format json: the log holds the output while the container runs`, async () => {
+      const { id, bundle } = names(profile, runtime, 'json');
+      await mountBundle(
+        profile,
+        runtime,
+        bundle,
+        ['/bin/sh', '-c', 'echo live-line; echo live-err >&2; exec sleep 120'],
+        false,
+      );
+      const log = path.join(work, `bundles-${profile}`, `${id}.json`);
+      let r = await oci(
+        ['create', '-b', bundle, '--log-format', 'json', '--log-path', log, id],
+        profile,
+        runtime,
+      );
+      assert.is(r.code, 0, r.stderr);
+      const holder = await holderPid(profile);
+      assert.is((await oci(['start', id], profile, runtime)).code, 0);
+      const entries = async () =>
+        (await readFile(log, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { log: string; stream: string; time: string });
+      // the log converter (a helper entry of the bundled CLI) keeps the JSON log current
+      await waitFor(
+        async () => (await entries()).length >= 2,
+        15_000,
+        `the JSON log ${log} to hold the container's output`,
+      );
+      assert.equal((await entries()).map((e) => [e.stream, e.log]).sort(), [
+        ['stderr', 'live-err\n'],
+        ['stdout', 'live-line\n'],
+      ]);
+      assert.is((await stateOf(profile, runtime, id)).status, 'running', 'it still runs');
+      assert.is(pidsMatching(`log-convert.js --follow .*${id}`).length, 1, 'one log follower');
+      r = await oci(['delete', '--force', id], profile, runtime);
+      assert.is(r.code, 0, r.stderr);
+      assert.is((await entries()).length, 2, 'delete keeps the whole log');
+      await waitFor(
+        () => pidsMatching(`log-convert.js --follow .*${id}`).length === 0,
+        10_000,
+        'the log follower to end with the container',
+      );
+      assert.is((await oci(['umount', bundle], profile, runtime)).code, 0);
+      await assertNothingLeft(profile, id, bundle, holder);
+      show(profile, runtime, 'json log while running', 'stdout and stderr lines, follower gone');
+    });
   }
 }
 

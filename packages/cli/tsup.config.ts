@@ -1,12 +1,14 @@
 import { defineConfig } from 'tsup';
+import { helperEntries } from './helper-entries.js';
 
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
     cli: 'src/cli.ts',
-    // The launcher starts its workers by path next to its own code; once bundled here, that is
-    // next to these files.
-    'unpack-worker': 'src/workers/unpack-worker.ts',
+    // Every helper entry the bundled packages declare (their package.json `berth.helpers`),
+    // emitted as dist/<name>.js: the packages find them next to their own code, which in this
+    // bundle is dist/ (test/helper-entries.test.ts checks that each one is there).
+    ...Object.fromEntries(helperEntries('.').map((h) => [h.name, h.file])),
   },
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts' } },

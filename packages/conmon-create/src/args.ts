@@ -39,6 +39,8 @@ export interface ConmonFiles {
   /** `<exitDir>/<id>`: the exit status, written when the container exits. */
   exitFile: string;
   persistDir: string;
+  /** The pid of the JSON log follower (`--log-format json`), while it runs. */
+  logFollowerPid: string;
 }
 
 export function conmonFiles(stateDir: string, id: string): ConmonFiles {
@@ -50,6 +52,7 @@ export function conmonFiles(stateDir: string, id: string): ConmonFiles {
     exitDir: path.join(stateDir, 'exits'),
     exitFile: path.join(stateDir, 'exits', id),
     persistDir: path.join(stateDir, 'persist'),
+    logFollowerPid: path.join(stateDir, 'log-convert.pid'),
   };
 }
 

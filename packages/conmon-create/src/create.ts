@@ -9,7 +9,7 @@ import { isAlive, which } from '@berth-oci/runtime-ops';
 import * as v from 'valibot';
 import { type ConmonFiles, conmonArgs, conmonFiles } from './args.js';
 import { ConmonError } from './errors.js';
-import { logConverterCommand, parseRuntimeLog } from './log.js';
+import { LOG_CONVERTER_NODE_ARGS, LOG_CONVERTER_PATH, parseRuntimeLog } from './log.js';
 import { parseSyncMessage } from './sync.js';
 
 const Abs = v.pipe(v.string(), v.startsWith('/'));
@@ -182,9 +182,15 @@ export async function createContainer(options: CreateContainerOptions): Promise<
   const o = parseOptions(CreateContainerOptionsSchema, options, 'create options');
   const conmonPath = await findConmon(o.conmon);
   const files = conmonFiles(o.stateDir, o.id);
+  const logs = logTargets(o);
+  if (logs.json) {
+    // a packaging fault, not the user's: the helper entry must ship next to this module
+    await access(LOG_CONVERTER_PATH).catch((cause: unknown) => {
+      throw new Error(`berth's log converter is missing: ${LOG_CONVERTER_PATH}`, { cause });
+    });
+  }
   await mkdir(files.exitDir, { recursive: true, mode: 0o700 });
   await mkdir(files.persistDir, { recursive: true, mode: 0o700 });
-  const logs = logTargets(o);
   const args = conmonArgs({
     id: o.id,
     uuid: randomUUID(),
@@ -194,7 +200,6 @@ export async function createContainer(options: CreateContainerOptions): Promise<
     stateDir: o.stateDir,
     logPath: `k8s-file:${logs.k8s}`,
     stdio: o.terminal ? 'terminal' : 'stdin',
-    exitCommand: logs.json ? logConverterCommand(logs.k8s, logs.json) : undefined,
   });
   const [file, ...rest] = [...o.prefix, conmonPath, ...args] as [string, ...string[]];
   const child: ChildProcess = spawn(file, rest, {
@@ -295,6 +300,7 @@ export async function createContainer(options: CreateContainerOptions): Promise<
   if (o.pidFile) {
     await writeFile(o.pidFile, String(msg.pid));
   }
+  if (logs.json) await startLogFollower(logs.k8s, logs.json, files, conmonPid);
   let released = false;
   const ended = waitForSyncEnd(sync);
   return {
@@ -315,6 +321,35 @@ export async function createContainer(options: CreateContainerOptions): Promise<
       child.unref();
     },
   };
+}
+
+/**
+ * Starts the helper that keeps the JSON log up to date while the container runs (detached; it
+ * outlives this process). Its pid goes to `files.logFollowerPid`, which it removes when done.
+ */
+async function startLogFollower(
+  from: string,
+  to: string,
+  files: ConmonFiles,
+  conmonPid: number,
+): Promise<void> {
+  const args = [
+    ...LOG_CONVERTER_NODE_ARGS,
+    LOG_CONVERTER_PATH,
+    '--follow',
+    from,
+    to,
+    files.exitFile,
+    String(conmonPid),
+  ];
+  const child = spawn(process.execPath, [...args, files.logFollowerPid], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: '/',
+  });
+  child.on('error', () => {});
+  child.unref();
+  if (child.pid !== undefined) await writeFile(files.logFollowerPid, String(child.pid));
 }
 
 function waitForSyncEnd(sync: Readable, ms?: number): Promise<void> {

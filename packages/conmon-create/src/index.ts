@@ -18,7 +18,6 @@ export {
   convertLogFile,
   k8sLogToJsonLines,
   LOG_CONVERTER_PATH,
-  logConverterCommand,
   parseK8sLogLine,
   parseRuntimeLog,
 } from './log.js';

@@ -21,7 +21,7 @@ import {
   removeConmonFiles,
   waitForExit,
 } from './create.js';
-import { convertLogFile } from './log.js';
+import { convertLogFile, waitForLogFollower } from './log.js';
 
 export const CreateOciContainerOptionsSchema = v.strictObject({
   /** The user's container store (`ContainerStore.open`). */
@@ -171,6 +171,7 @@ export async function deleteOciContainer(
         }
       }
       if (record.log.format === 'json') {
+        await waitForLogFollower(files.logFollowerPid);
         await convertLogFile(files.log, record.log.path).catch(() => {});
       }
       await removeConmonFiles(record.bundle);

@@ -48,7 +48,7 @@ const CREATE_OPTIONS = {
   },
   'log-format': {
     type: 'string',
-    description: 'k8s-file (alias kubernetes) or json (JSON lines, written when it exits)',
+    description: 'k8s-file (alias kubernetes) or json (JSON lines, kept current while it runs)',
     default: 'k8s-file',
   },
   'pid-file': { type: 'string', description: "write the container's pid to this file" },
