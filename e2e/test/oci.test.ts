@@ -576,6 +576,19 @@ for (const profile of PROFILES) {
 
     const { id, bundle } = names(profile, 'crun', 'err');
     await mountBundle(profile, 'crun', bundle, ['/bin/sh']);
+    // a pid file or log file the caller may not write: their error, naming the path, and
+    // refused before any container exists
+    const noWrite = profile === 'root' ? '/nonexistent-dir' : '/root';
+    for (const [flag, what] of [
+      ['--pid-file', 'pid file'],
+      ['--log-path', 'log file'],
+    ] as const) {
+      r = await oci(['create', '-b', bundle, flag, `${noWrite}/x`, id], profile, 'crun');
+      assert.is(r.code, 255, r.stderr);
+      assert.ok(r.stderr.includes(`berth: cannot write the ${what} "${noWrite}/x": `), r.stderr);
+      assert.not.match(r.stderr, /internal error|this is a bug/);
+      assert.equal(pidsMatching(`conmon .*--cid ${id} `), [], `no conmon after ${flag}`);
+    }
     r = await oci(['create', '-b', bundle, id], profile, 'crun', {
       env: { BERTH_CONMON: '/nonexistent/conmon' },
     });

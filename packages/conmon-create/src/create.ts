@@ -298,7 +298,16 @@ export async function createContainer(options: CreateContainerOptions): Promise<
   }
   const conmonPid = (await readPid(files.conmonPid)) ?? 0;
   if (o.pidFile) {
-    await writeFile(o.pidFile, String(msg.pid));
+    try {
+      await writeFile(o.pidFile, String(msg.pid));
+    } catch (e) {
+      await cleanup();
+      throw new ConmonError(
+        'ERR_CONMON_PATH',
+        `cannot write the pid file "${o.pidFile}": ${(e as Error).message}`,
+        { hint: 'choose a pid file in a directory you may write to', cause: e },
+      );
+    }
   }
   if (logs.json) await startLogFollower(logs.k8s, logs.json, files, conmonPid);
   let released = false;

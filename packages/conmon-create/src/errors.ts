@@ -7,6 +7,7 @@ export type ConmonErrorCode =
   | 'ERR_CONMON_START'
   | 'ERR_CONMON_CREATE'
   | 'ERR_CONMON_TIMEOUT'
-  | 'ERR_CONMON_LOG';
+  | 'ERR_CONMON_LOG'
+  | 'ERR_CONMON_PATH';
 
 export class ConmonError extends defineBerthError<ConmonErrorCode>('ConmonError') {}

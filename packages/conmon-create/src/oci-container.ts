@@ -22,6 +22,7 @@ import {
   waitForExit,
 } from './create.js';
 import { convertLogFile, waitForLogFollower } from './log.js';
+import { checkWritablePath } from './user-paths.js';
 
 export const CreateOciContainerOptionsSchema = v.strictObject({
   /** The user's container store (`ContainerStore.open`). */
@@ -54,8 +55,9 @@ export interface OciContainer extends StoredContainer {
 /**
  * Creates a container under conmon and records it in the store: reserves its state directory
  * (and, for an ordinary user, makes sure the namespace holder runs), takes the bundle, runs
- * conmon and saves the record with conmon's and the container's pids. On failure nothing is
- * left: the bundle is free again and the state directory gone. Start it with
+ * conmon and saves the record with conmon's and the container's pids. A log file or pid file
+ * this process may not write is refused first (ERR_CONMON_PATH, naming it). On failure nothing
+ * is left: the bundle is free again and the state directory gone. Start it with
  * `startContainer(container.ctx, id)`; call `container.conmon.release()` if this process
  * should exit while the container lives on.
  */
@@ -66,12 +68,15 @@ export async function createOciContainer(
   const { store, id } = o;
   const { bundle, terminal } = await checkBundle(o.bundle);
   const runtime = await findRuntime({ runtime: o.runtime, env: o.env });
+  const logPath = o.logPath ? path.resolve(o.logPath) : undefined;
+  const pidFile = o.pidFile ? path.resolve(o.pidFile) : undefined;
+  if (logPath) await checkWritablePath(logPath, 'log file');
+  if (pidFile) await checkWritablePath(pidFile, 'pid file');
   const { dir, userns, prefix } = await store.reserveWithHolder(id);
   try {
     await store.lockBundle(bundle, id);
     try {
       const ctx = await store.contextForNew(runtime, prefix, id);
-      const logPath = o.logPath ? path.resolve(o.logPath) : undefined;
       const logs = logTargets({ stateDir: dir, id, logPath, logFormat: o.logFormat });
       const record: ContainerRecord = {
         id,
@@ -82,7 +87,7 @@ export async function createOciContainer(
         userns,
         terminal,
         log: { path: logs.json ?? logs.k8s, format: o.logFormat },
-        pidFile: o.pidFile ? path.resolve(o.pidFile) : undefined,
+        pidFile,
       };
       await store.save(record);
       const conmon = await createContainer({

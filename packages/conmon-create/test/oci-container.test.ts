@@ -92,6 +92,13 @@ test('createOciContainer: a failed create leaves the bundle free and no state', 
   );
   assert.equal(await store.ids(), []);
   assert.is(await readLock(path.join(bundle, '.berth-oci.lock')), undefined);
+  const noDir = path.join(dir, 'no-such-dir', 'c1.pid');
+  assert.match(
+    await failure(createOciContainer({ store, id: 'c1', bundle, runtime, conmon, pidFile: noDir })),
+    /^ERR_CONMON_PATH: cannot write the pid file ".*no-such-dir\/c1.pid": its directory/,
+  );
+  assert.equal(await store.ids(), [], 'refused before anything was made');
+  assert.is(await readLock(path.join(bundle, '.berth-oci.lock')), undefined);
   assert.match(
     await failure(createOciContainer({ store, id: 'c1', bundle: dir, runtime, conmon })),
     /^ERR_RUNTIME_BUNDLE: bundle ".*" has no config\.json/,

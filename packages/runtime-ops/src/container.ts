@@ -29,7 +29,21 @@ export async function checkBundle(
   bundleArg: string,
 ): Promise<{ bundle: string; terminal: boolean }> {
   const bundle = path.resolve(bundleArg);
-  const st = await stat(bundle).catch(() => undefined);
+  let statError: NodeJS.ErrnoException | undefined;
+  const st = await stat(bundle).catch((e: NodeJS.ErrnoException) => {
+    statError = e;
+    return undefined;
+  });
+  if (statError?.code === 'EACCES') {
+    throw new RuntimeError(
+      'ERR_RUNTIME_BUNDLE',
+      `bundle "${bundle}" cannot be reached: permission denied`,
+      {
+        hint: 'use a bundle in directories you may enter',
+        cause: statError,
+      },
+    );
+  }
   if (!st?.isDirectory()) {
     throw new RuntimeError(
       'ERR_RUNTIME_BUNDLE',
@@ -41,7 +55,17 @@ export async function checkBundle(
   let text: string;
   try {
     text = await readFile(configPath, 'utf8');
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new RuntimeError(
+        'ERR_RUNTIME_BUNDLE',
+        `cannot read "${configPath}": permission denied`,
+        {
+          hint: 'use a bundle whose config.json you may read',
+          cause: e,
+        },
+      );
+    }
     throw new RuntimeError('ERR_RUNTIME_BUNDLE', `bundle "${bundle}" has no config.json`, {
       hint: 'make one with berth oci mount IMAGE BUNDLE, or runc spec',
     });
