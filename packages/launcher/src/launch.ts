@@ -76,7 +76,7 @@ class Cleanup {
  * SIGKILL after 10 s).
  */
 export async function start(options: LaunchOptions): Promise<RunningContainer> {
-  const opts = parseOptions(LaunchOptionsSchema, options, 'launch options');
+  const opts = parseOptions(LaunchOptionsSchema, options, 'launch options', LaunchError);
   const signal = opts.signal as AbortSignal | undefined;
   const cleanup = new Cleanup();
   try {
@@ -144,7 +144,7 @@ export async function launch(options: LaunchOptions): Promise<ExitStatus> {
  * point where a launch would put its bundle.
  */
 export async function dryRun(options: LaunchOptions): Promise<Spec> {
-  const opts = parseOptions(LaunchOptionsSchema, options, 'launch options');
+  const opts = parseOptions(LaunchOptionsSchema, options, 'launch options', LaunchError);
   const signal = opts.signal as AbortSignal | undefined;
   const cleanup = new Cleanup();
   try {

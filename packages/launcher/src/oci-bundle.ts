@@ -63,7 +63,7 @@ async function emptyOrMissing(dir: string): Promise<boolean> {
  * bundle is created 0700. On failure everything made is removed.
  */
 export async function prepareBundle(options: PrepareBundleOptions): Promise<PreparedBundle> {
-  const o = parseOptions(PrepareBundleOptionsSchema, options, 'bundle options');
+  const o = parseOptions(PrepareBundleOptionsSchema, options, 'bundle options', LaunchError);
   const bundle = path.resolve(o.bundle);
   if (!(await emptyOrMissing(bundle))) {
     throw bundleError(
@@ -148,7 +148,7 @@ export type RemoveBundleOptions = v.InferInput<typeof RemoveBundleOptionsSchema>
  * container.
  */
 export async function removeBundle(options: RemoveBundleOptions): Promise<void> {
-  const o = parseOptions(RemoveBundleOptionsSchema, options, 'bundle options');
+  const o = parseOptions(RemoveBundleOptionsSchema, options, 'bundle options', LaunchError);
   const bundle = path.resolve(o.bundle);
   try {
     await readFile(path.join(bundle, BUNDLE_MARKER));

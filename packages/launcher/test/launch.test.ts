@@ -4,6 +4,7 @@ import path from 'node:path';
 import { runtimeStateRoot } from '@berth-oci/runtime-ops';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { LaunchError } from '../src/errors.js';
 import { launch, start } from '../src/launch.js';
 import { rejects } from './helpers.js';
 import { writeEmptyImage } from './image-layout.js';
@@ -207,11 +208,12 @@ test('stdio takes file descriptors: the container output goes there', async () =
 });
 
 test('unknown options are refused, naming the key', async () => {
-  await rejects(
+  const e = await rejects(
     () => launch({ ...options(), bind: ['/data'] } as never),
     'ERR_INVALID_OPTIONS',
     /bind/,
   );
+  assert.ok(LaunchError.isInstance(e), 'a LaunchError');
   await rejects(() => launch(options({ stdio: 'pipe' })), 'ERR_INVALID_OPTIONS', /stdio/);
 });
 

@@ -117,7 +117,7 @@ export function startForeground(
   args: string[],
   options: ForegroundOptions = {},
 ): ForegroundProcess {
-  const opts = parseOptions(ForegroundOptionsSchema, options, 'foreground options');
+  const opts = parseOptions(ForegroundOptionsSchema, options, 'foreground options', RuntimeError);
   const child = execa(file, args, {
     // execa's types only know fds 0-9; any open descriptor works
     stdio: stdioTargets(opts.stdio as Stdio | undefined) as ['inherit', 'inherit', 'inherit'],
@@ -227,7 +227,7 @@ export function runArgv(options: {
  * period; a runtime killed that way leaves its container behind, so it is then force-deleted.
  */
 export function startContainerRun(options: RunContainerOptions): ForegroundProcess {
-  const opts = parseOptions(RunContainerOptionsSchema, options, 'run options');
+  const opts = parseOptions(RunContainerOptionsSchema, options, 'run options', RuntimeError);
   const runtime = opts.runtime as Runtime;
   const argv = runArgv({ ...opts, runtime });
   const [file, ...args] = opts.wrap ? opts.wrap(argv) : argv;
