@@ -11,7 +11,7 @@ import { AttachSocket } from './socket.js';
 type TtyIn = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 type TtyOut = Writable & { isTTY?: boolean; rows?: number; columns?: number };
 
-export const AttachOptionsSchema = v.object({
+export const AttachOptionsSchema = v.strictObject({
   /** Absolute bundle path: the socket is `<bundle>/attach`, the resize FIFO `<bundle>/ctl`. */
   bundle: v.pipe(v.string(), v.startsWith('/')),
   /** Input for the container; none when absent. */

@@ -1,4 +1,4 @@
-/** Stream ids of conmon's attach socket frames (reference conmon-runtime §4). */
+/** Stream ids of conmon's attach socket frames (docs/runtime-protocols.md, "The attach socket"). */
 export const STREAM_STDIN = 1;
 export const STREAM_STDOUT = 2;
 export const STREAM_STDERR = 3;

@@ -13,9 +13,9 @@ export const attachSocketPath = (bundle: string) => path.join(bundle, 'attach');
 
 /**
  * A client of conmon's attach socket (SOCK_SEQPACKET, which Node's `net` cannot open), on
- * node-unix-socket with the usage that proved reliable (reference conmon-runtime §7): never
- * `end()` (it can abort the process), end of input as a zero-length message, an `'error'`
- * treated as end of output, `destroy()` once the peer ends.
+ * node-unix-socket with the usage that proved reliable (docs/runtime-protocols.md, "The attach
+ * socket"): never `end()` (it can abort the process), end of input as a zero-length message, an
+ * `'error'` treated as end of output, `destroy()` once the peer ends.
  *
  * Events: `'frame'` (a `Frame` of output), `'close'` (output ended: the container exited, or
  * `close()` was called).

@@ -6,7 +6,8 @@ import { isBerthError } from '@berth-oci/errors';
 import nus from 'node-unix-socket';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attach, DetachKeyMatcher, parseDetachKeys } from '../src/index.js';
+import { attach } from '../src/attach.js';
+import { DetachKeyMatcher, parseDetachKeys } from '../src/detach-keys.js';
 
 const keys = (spec: string) => new DetachKeyMatcher(parseDetachKeys(spec));
 

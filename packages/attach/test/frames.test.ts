@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inputMessages, parseDetachKeys, parseFrame, resizeMessage } from '../src/index.js';
+import { parseDetachKeys } from '../src/detach-keys.js';
+import { inputMessages, parseFrame, resizeMessage } from '../src/frames.js';
 
 test('parseFrame splits stream id and payload', () => {
   assert.equal(parseFrame(Buffer.from('\x02hello')), {

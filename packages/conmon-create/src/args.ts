@@ -57,8 +57,8 @@ export function conmonFiles(stateDir: string, id: string): ConmonFiles {
 }
 
 /**
- * The conmon 2.1 command line that creates a container (reference conmon-runtime §2 and §3.4):
- * sync/start fds are passed separately through `_OCI_SYNCPIPE`/`_OCI_STARTPIPE`.
+ * The conmon 2.1 command line that creates a container (docs/runtime-protocols.md, "conmon's
+ * command line"): sync/start fds are passed separately through `_OCI_SYNCPIPE`/`_OCI_STARTPIPE`.
  */
 export function conmonArgs(options: ConmonArgsOptions): string[] {
   const o = parseOptions(ConmonArgsOptionsSchema, options, 'conmon options');

@@ -14,7 +14,7 @@ import { parseSyncMessage } from './sync.js';
 
 const Abs = v.pipe(v.string(), v.startsWith('/'));
 
-export const CreateContainerOptionsSchema = v.object({
+export const CreateContainerOptionsSchema = v.strictObject({
   /** Container id. */
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)),
   /** Absolute bundle path (conmon makes `attach`, `ctl` and `winsz` in it). */
@@ -172,11 +172,13 @@ function readLine(stream: Readable, ms: number): Promise<string | undefined> {
 }
 
 /**
- * Creates a container under conmon (reference conmon-runtime §3.4): spawns conmon with a sync
- * and a start fd, sends the start byte, waits for the first conmon process to daemonize and for
- * the sync message with the init pid. On failure the runtime's own message (from the sync line
- * or the runtime's JSON log) is thrown as ERR_CONMON_CREATE, leftovers in the bundle are removed
- * and the half-made container is deleted. The container is `created`; start it with the runtime.
+ * Creates a container under conmon (docs/runtime-protocols.md, "Starting conmon"): spawns
+ * conmon with a sync and a start fd, sends the start byte, waits for the first conmon process
+ * to daemonize and for the sync message with the init pid. On failure the runtime's own message
+ * (from the sync line or the runtime's JSON log) is thrown as ERR_CONMON_CREATE, leftovers in
+ * the bundle are removed and the half-made container is deleted. The container is `created`;
+ * start it with the runtime. With `logFormat: 'json'` a detached helper (`log-convert.js
+ * --follow`) keeps the JSON log current until the container exits.
  */
 export async function createContainer(options: CreateContainerOptions): Promise<ConmonContainer> {
   const o = parseOptions(CreateContainerOptionsSchema, options, 'create options');

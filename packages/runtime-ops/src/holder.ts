@@ -12,7 +12,7 @@ import { isAlive, withProcessLock } from './lock.js';
  * hybrid host's cgroup2 mount. Every rootless runtime call joins it with `nsenter`, so that
  * containers are children of one namespace: `exec` works for crun (a sibling namespace has no
  * rights over the container's), and runc accepts the multi-range maps of berth bundles (it
- * refuses them outside such a namespace). Reference conmon-runtime §1 and §8.5.
+ * refuses them outside such a namespace). See docs/runtime-protocols.md, "The namespace holder".
  */
 export const HolderInfoSchema = v.object({
   pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
@@ -59,7 +59,7 @@ export function nsenterPrefix(pid: number): string[] {
 
 /**
  * The argv prefix for root crun on a hybrid-cgroup host: a private mount namespace per call with
- * a tmpfs over the cgroup2 mount (reference conmon-runtime §8.5, crun-root.sh).
+ * a tmpfs over the cgroup2 mount (docs/runtime-protocols.md, "Hosts with hybrid cgroups").
  */
 export function cgroupMaskPrefix(): string[] {
   return [

@@ -6,8 +6,8 @@ export const CONTAINER_STATUSES = ['creating', 'created', 'running', 'paused', '
 export type ContainerStatus = (typeof CONTAINER_STATUSES)[number];
 
 /**
- * The runtime's `state` JSON (runc and crun; reference conmon-runtime §6). Loose: runc adds
- * `rootfs`, `created` and `owner`, crun also `systemd-scope`.
+ * The runtime's `state` JSON (runc and crun; docs/runtime-protocols.md, "The runtime state
+ * JSON"). Loose: runc adds `rootfs`, `created` and `owner`, crun also `systemd-scope`.
  */
 export const ContainerStateSchema = v.looseObject({
   ociVersion: v.string(),

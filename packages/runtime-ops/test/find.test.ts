@@ -4,7 +4,8 @@ import path from 'node:path';
 import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findRuntime, globalArgs, needsCgroupMask } from '../src/index.js';
+import { findRuntime } from '../src/find.js';
+import { globalArgs, needsCgroupMask } from '../src/host.js';
 
 async function fakeBin(dir: string, name: string): Promise<string> {
   await mkdir(dir, { recursive: true });

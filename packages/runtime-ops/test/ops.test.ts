@@ -4,21 +4,19 @@ import path from 'node:path';
 import { isBerthError } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { cgroupMaskPrefix, holderArgv, nsenterPrefix } from '../src/holder.js';
+import { readLock } from '../src/lock.js';
 import {
-  ContainerStore,
-  cgroupMaskPrefix,
   containerState,
   execInContainer,
-  holderArgv,
   killContainer,
   killSignal,
-  nsenterPrefix,
   opArgs,
   pauseContainer,
   type RuntimeContext,
-  readLock,
   runtimeArgv,
-} from '../src/index.js';
+} from '../src/ops.js';
+import { ContainerStore } from '../src/store.js';
 
 const crun = { name: 'crun' as const, path: '/usr/bin/crun' };
 const runc = { name: 'runc' as const, path: '/usr/sbin/runc' };

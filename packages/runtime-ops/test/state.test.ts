@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import ajvDraft04 from 'ajv-draft-04';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isUnknownContainer, parseState, runtimeErrorMessage, toOciState } from '../src/index.js';
+import { isUnknownContainer } from '../src/ops.js';
+import { parseState, runtimeErrorMessage, toOciState } from '../src/state.js';
 
 const SCHEMA_DIR = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
