@@ -242,6 +242,34 @@ for (const profile of PROFILES) {
   });
 }
 
+for (const profile of PROFILES) {
+  test(`[${profile}] SIGINT during the preparation exits 130 and leaves no temporary cache`, async () => {
+    // --disable-cache unpacks into a fresh temporary cache: the signal arrives while it does
+    const tmp = path.join(work, `tmp-int-${profile}`);
+    await mkdir(tmp);
+    if (profile !== 'root') await chown(tmp, user.uid, user.gid);
+    const run = startBerth(
+      ['exec', '--disable-cache', image.ref, 'sh', '-c', 'echo container-ran'],
+      opts(profile, 'runc', { env: { TMPDIR: tmp } }),
+    );
+    await waitFor(
+      async () => (await readdir(tmp)).some((n) => n.startsWith('berth-nocache-')),
+      15_000,
+      'the temporary cache',
+    );
+    run.kill('SIGINT');
+    const r = await run;
+    assert.is(r.exitCode, 130, `${r.stdout}${r.stderr}`);
+    assert.not.match(String(r.stdout), /container-ran/);
+    assert.equal(
+      (await readdir(tmp)).filter((n) => n.startsWith('berth-nocache-')),
+      [],
+      'temporary cache left behind',
+    );
+    show(profile, 'runc', 'SIGINT while preparing', '130');
+  });
+}
+
 test('OCI layouts made by skopeo and umoci run too', async () => {
   const skopeoLayout = path.join(work, 'skopeo-layout');
   execFileSync('skopeo', [
