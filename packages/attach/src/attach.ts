@@ -88,6 +88,9 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
       cleanups.push(() => o.stdout.off('resize', resize));
     }
 
+    // Listen for the end from the start: a short-lived container can exit while `onAttached`
+    // (starting it) is still awaited, and that end must not be missed.
+    const ended = socket.closed.then((): AttachResult => ({ detached: false }));
     if (o.onAttached) await o.onAttached();
 
     return await new Promise<AttachResult>((resolve) => {
@@ -97,8 +100,8 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
         done = true;
         resolve(result);
       };
-      socket.once('close', () => finish({ detached: false }));
-      if (!stdin) return;
+      void ended.then(finish);
+      if (!stdin || socket.isClosed) return;
       const onData = (chunk: Buffer | string) => {
         const { forward, detached } = matcher.push(
           typeof chunk === 'string' ? Buffer.from(chunk) : chunk,

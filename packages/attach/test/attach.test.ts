@@ -128,6 +128,31 @@ test('attach: a terminal gets all output on stdout; the detach keys end it', asy
   fake.server.close();
 });
 
+test('attach: a container that ends while onAttached still runs (a slow start) ends the session', async () => {
+  const fake = await fakeConmon();
+  const out = sink();
+  const done = attach({
+    bundle: fake.bundle,
+    stdin: new PassThrough(), // never ends, as a terminal would not
+    stdout: out.stream,
+    stderr: sink().stream,
+    tty: false,
+    onAttached: async () => {
+      const socket = await fake.conn;
+      socket.write(Buffer.from('\x02bye\n'));
+      socket.destroy(); // the container exited at once...
+      await new Promise((r) => setTimeout(r, 300)); // ...while `runc start` was still awaited
+    },
+  });
+  const result = await Promise.race([
+    done,
+    new Promise((r) => setTimeout(() => r('never settled'), 3000)),
+  ]);
+  assert.equal(result, { detached: false });
+  assert.is(out.text(), 'bye\n');
+  fake.server.close();
+});
+
 test('attach: no socket is an error naming the path', async () => {
   const bundle = await mkdtemp(path.join(os.tmpdir(), 'att-'));
   try {
