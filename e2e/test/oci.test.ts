@@ -40,7 +40,9 @@ for (const name of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.json')))
   ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMA_DIR, name), 'utf8')), name);
 const validateState = ajv.getSchema('state-schema.json');
 function assertOciState(doc: unknown): void {
-  const ok = validateState?.(doc);
+  // `paused` is a state runc and crun define beyond the schema's four; all else must conform
+  const d = doc as { status?: string };
+  const ok = validateState?.(d.status === 'paused' ? { ...d, status: 'running' } : doc);
   assert.ok(
     ok,
     `not a valid OCI state: ${ajv.errorsText(validateState?.errors)}\n${JSON.stringify(doc)}`,
@@ -120,7 +122,7 @@ async function stateOf(profile: Profile, runtime: RuntimeName, id: string) {
   assert.is(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assertOciState(doc);
-  return doc as { status: string; pid: number; bundle: string; id: string; paused?: boolean };
+  return doc as { status: string; pid: number; bundle: string; id: string };
 }
 
 async function waitStatus(profile: Profile, runtime: RuntimeName, id: string, status: string) {
@@ -296,14 +298,19 @@ for (const runtime of RUNTIMES) {
       if (profile === 'root') {
         assert.is(r.code, 0, r.stderr);
         s = await stateOf(profile, runtime, id);
-        assert.is(s.status, 'running', 'OCI status of a paused container');
-        assert.is(s.paused, true);
+        assert.is(s.status, 'paused', 'oci state of a paused container, as the runtime says');
+        r = await oci(['list', '--json'], profile, runtime);
+        assert.is(
+          (JSON.parse(r.stdout) as { id: string; status: string }[]).find((c) => c.id === id)
+            ?.status,
+          'paused',
+        );
         r = await oci(['exec', id, 'true'], profile, runtime);
         assert.is.not(r.code, 0, 'no exec in a paused container');
         r = await oci(['resume', id], profile, runtime);
         assert.is(r.code, 0, r.stderr);
         s = await stateOf(profile, runtime, id);
-        assert.is(s.paused, undefined);
+        assert.is(s.status, 'running');
         show(profile, runtime, 'pause and resume');
       } else {
         // rootless containers get no cgroup on this host (hybrid cgroups, no delegation):

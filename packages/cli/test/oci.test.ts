@@ -77,11 +77,10 @@ test('formatTable: aligned columns, paused shown as paused', () => {
     {
       ociVersion: '1',
       id: 'a',
-      status: 'running',
+      status: 'paused',
       pid: 12,
       bundle: '/b',
       runtime: 'crun',
-      paused: true,
     },
     { ociVersion: '1', id: 'long-id', status: 'stopped', pid: 0, bundle: '/bb', runtime: 'runc' },
   ]);

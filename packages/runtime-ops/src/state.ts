@@ -45,35 +45,36 @@ export function parseState(text: string, id?: string): ContainerState {
   return parsed.output;
 }
 
-/** A state as berth prints it: valid against the OCI runtime-spec state schema. */
+/**
+ * A state as berth prints it, in the OCI runtime-spec shape. `status` is the runtime's own:
+ * besides the four the specification names, `paused` (the specification lets a runtime define
+ * further states; runc, crun and SingularityCE report it).
+ */
 export interface OciState {
   ociVersion: string;
   id: string;
-  /** OCI statuses only: a paused container is `running` with `paused: true`. */
-  status: 'creating' | 'created' | 'running' | 'stopped';
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
   pid: number;
   bundle: string;
   annotations?: Record<string, string>;
   /** Extensions (the schema allows them): */
-  paused?: true;
   rootfs?: string;
   created?: string;
   runtime?: string;
 }
 
 /**
- * The state in the OCI schema's terms: `paused` (a runc/crun status the schema lacks) becomes
- * `running` with `paused: true`; `rootfs` and `created` are kept; `owner` is dropped.
+ * The state as berth prints it: the runtime's status (`paused` included), `rootfs` and
+ * `created` kept, `owner` dropped.
  */
 export function toOciState(state: ContainerState, extra: { runtime?: string } = {}): OciState {
   const out: OciState = {
     ociVersion: state.ociVersion,
     id: state.id,
-    status: state.status === 'paused' ? 'running' : state.status,
+    status: state.status,
     pid: state.pid,
     bundle: state.bundle,
   };
-  if (state.status === 'paused') out.paused = true;
   if (state.rootfs !== undefined) out.rootfs = state.rootfs;
   if (state.created !== undefined) out.created = state.created;
   if (state.annotations !== undefined && Object.keys(state.annotations).length > 0)

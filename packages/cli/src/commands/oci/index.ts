@@ -339,8 +339,7 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
 export function formatTable(states: OciState[]): string {
   const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'RUNTIME']];
   for (const s of states) {
-    const status = s.paused ? 'paused' : s.status;
-    rows.push([s.id, String(s.pid), status, s.bundle, s.created ?? '', s.runtime ?? '']);
+    rows.push([s.id, String(s.pid), s.status, s.bundle, s.created ?? '', s.runtime ?? '']);
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
