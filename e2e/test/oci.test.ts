@@ -500,6 +500,20 @@ for (const runtime of RUNTIMES) {
       );
     });
 
+    test(`${tag} oci run of a command that exits at once: its status every time, bundle free`, async () => {
+      const { id, bundle } = names(profile, runtime, 'quick');
+      await mountBundle(profile, runtime, bundle, ['/bin/sh', '-c', 'echo quick; exit 3'], false);
+      // the container may end while `start` is still awaited: attach must not miss that end
+      for (let i = 0; i < 4; i++) {
+        const r = await oci(['run', '-b', bundle, `${id}-${i}`], profile, runtime, { input: '' });
+        assert.is(r.code, 3, `run ${i}: ${r.stderr}`);
+        assert.is(r.stdout, 'quick\n');
+      }
+      assert.is((await oci(['umount', bundle], profile, runtime)).code, 0, 'the bundle is free');
+      await assertNothingLeft(profile, `${id}-3`, bundle);
+      show(profile, runtime, 'oci run of a quick command', '4 runs, exit 3 each');
+    });
+
     test(`${tag} --log-format json: the log holds the output while the container runs`, async () => {
       const { id, bundle } = names(profile, runtime, 'json');
       await mountBundle(
