@@ -15,6 +15,7 @@ export interface HelperEntry {
 interface PackageJson {
   name: string;
   dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
   berth?: { helpers?: string[] };
 }
 
@@ -23,12 +24,14 @@ interface PackageJson {
  * deep: each lists its helpers in package.json (`"berth": { "helpers": ["log-convert"] }`) and
  * finds them as `new URL('./<name>.js', import.meta.url)`. A bundle of those packages must emit
  * each helper as `<name>.js` beside its own chunks, so that the same lookup works there.
- * Throws when two packages declare one name.
+ * `dir`'s own devDependencies count too: the CLI bundles its berth packages, so it lists them
+ * there and not as dependencies of the published package. Throws when two packages declare one
+ * name.
  */
 export function helperEntries(dir: string): HelperEntry[] {
   const found = new Map<string, HelperEntry>();
   const seen = new Set<string>();
-  const visit = (pkgDir: string) => {
+  const visit = (pkgDir: string, top = false) => {
     const file = path.join(pkgDir, 'package.json');
     const pkg = JSON.parse(readFileSync(file, 'utf8')) as PackageJson;
     for (const name of pkg.berth?.helpers ?? []) {
@@ -39,12 +42,13 @@ export function helperEntries(dir: string): HelperEntry[] {
       found.set(name, { name, pkg: pkg.name, file: path.join(pkgDir, 'dist', `${name}.js`) });
     }
     const require = createRequire(file);
-    for (const dep of Object.keys(pkg.dependencies ?? {})) {
+    const deps = { ...pkg.dependencies, ...(top ? pkg.devDependencies : {}) };
+    for (const dep of Object.keys(deps)) {
       if (!dep.startsWith('@berth-oci/') || seen.has(dep)) continue;
       seen.add(dep);
       visit(path.dirname(realpathSync(require.resolve(`${dep}/package.json`))));
     }
   };
-  visit(path.resolve(dir));
+  visit(path.resolve(dir), true);
   return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -14,6 +14,8 @@ export default defineConfig({
   dts: { entry: { index: 'src/index.ts' } },
   clean: true,
   sourcemap: true,
+  // Lists the bundled inputs for scripts/third-party-notices.mjs (which removes it).
+  metafile: true,
   target: 'node20',
   // One bundle (with lazily loaded chunks) instead of a few hundred modules: ESM loading was
   // half of a warm `berth exec` here. Native addons stay external.
