@@ -58,7 +58,8 @@ function runSuite({ name, dir }) {
 }
 
 // Checks that count as one test each: formatting and lint, type checks of sources and
-// tests, publint of every package, and the layering rules of docs/architecture.md.
+// tests, publint of every package, the layering rules of docs/architecture.md, and the file
+// list of every package's tarball (scripts/pack-check.mjs).
 const checks = [
   { name: 'lint', cmd: 'pnpm', args: ['exec', 'biome', 'check', '.'] },
   {
@@ -72,6 +73,7 @@ const checks = [
     args: ['exec', 'turbo', 'run', 'publint', '--output-logs=errors-only'],
   },
   { name: 'layering', cmd: process.execPath, args: ['scripts/check-layering.mjs'] },
+  { name: 'pack', cmd: process.execPath, args: ['scripts/pack-check.mjs'] },
 ];
 
 function runCheck({ name, cmd, args }) {
