@@ -95,6 +95,8 @@ export interface RunOptions {
   timeout?: number;
   /** Give berth a pseudo-terminal (through util-linux `script`), as an interactive shell has. */
   pty?: boolean;
+  /** The berth program to run (an installed bin); default: `node` on the built dist/cli.js. */
+  bin?: string;
 }
 
 const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
@@ -124,7 +126,7 @@ export function startBerth(args: string[], o: RunOptions): ResultPromise {
     stdin: o.input === undefined ? ('ignore' as const) : undefined,
     extendEnv: false,
   };
-  let argv = [process.execPath, BERTH, ...berthArgs];
+  let argv = o.bin ? [o.bin, ...berthArgs] : [process.execPath, BERTH, ...berthArgs];
   if (o.pty) {
     argv = [
       'script',

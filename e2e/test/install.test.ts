@@ -1,0 +1,101 @@
+/**
+ * The packed CLI as users get it: every package is packed, the @berth-oci/cli tarball is
+ * installed with `npm install -g` into a temporary prefix (berth's own packages come only
+ * from the tarballs), and the npm bin shim `<prefix>/bin/berth` runs containers as root and
+ * as the unprivileged user.
+ */
+import { execFileSync } from 'node:child_process';
+import { chown, mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  berth,
+  ensureUser,
+  type Profile,
+  REPO,
+  type RunOptions,
+  requireRoot,
+  type User,
+  workDir,
+} from '../src/harness.js';
+import { buildDemoImage, type TestImage } from '../src/images.js';
+
+requireRoot();
+
+let user: User;
+let work: string;
+let image: TestImage;
+let bin: string;
+const opts = (profile: Profile): RunOptions => ({
+  profile,
+  runtime: 'crun',
+  user,
+  cacheDir: path.join(work, `cache-${profile}`),
+  bin,
+});
+
+test.before(async () => {
+  user = ensureUser();
+  work = await workDir('berth-e2e-install-');
+  const packs = path.join(work, 'packs');
+  for (const name of await readdir(path.join(REPO, 'packages'))) {
+    execFileSync('pnpm', ['pack', '--pack-destination', packs], {
+      cwd: path.join(REPO, 'packages', name),
+      stdio: 'ignore',
+    });
+  }
+  const tarballs = await readdir(packs);
+  const cli = tarballs.find((f) => f.startsWith('berth-oci-cli-'));
+  assert.ok(cli, `no CLI tarball among ${tarballs.join(', ')}`);
+  const prefix = path.join(work, 'prefix');
+  // Only the native socket module may come from the npm cache or registry: the CLI tarball
+  // declares no berth package, so none of ours can be fetched from there.
+  execFileSync(
+    'npm',
+    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund'].concat(
+      path.join(packs, cli),
+    ),
+    { stdio: 'ignore', env: { ...process.env, npm_config_update_notifier: 'false' } },
+  );
+  bin = path.join(prefix, 'bin', 'berth');
+  image = await buildDemoImage(path.join(work, 'layout'));
+  await mkdir(path.join(work, 'cache-root'), { mode: 0o700 });
+  await mkdir(path.join(work, 'cache-user'), { mode: 0o700 });
+  await chown(path.join(work, 'cache-user'), user.uid, user.gid);
+});
+
+test.after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+test('the installed CLI holds only its bundle and the native socket module', async () => {
+  const modules = path.join(work, 'prefix', 'lib', 'node_modules', '@berth-oci', 'cli');
+  const deps = (await readdir(path.join(modules, 'node_modules'))).filter(
+    (d) => !d.startsWith('.'),
+  );
+  assert.ok(
+    deps.every((d) => d.startsWith('node-unix-socket')),
+    deps.join(', '),
+  );
+});
+
+for (const profile of ['root', 'user'] as const) {
+  test(`${profile}: the installed berth prints its version`, async () => {
+    const r = await berth(['--version'], opts(profile));
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  test(`${profile}: the installed berth runs a container`, async () => {
+    const ok = await berth(['exec', image.ref, '/bin/true'], opts(profile));
+    assert.is(ok.code, 0, ok.stderr);
+    const echo = await berth(['exec', image.ref, 'echo', 'hello', 'installed'], opts(profile));
+    assert.is(echo.code, 0, echo.stderr);
+    assert.is(echo.stdout, 'hello installed\n');
+    const fail = await berth(['exec', image.ref, '/bin/sh', '-c', 'exit 7'], opts(profile));
+    assert.is(fail.code, 7, fail.stderr);
+  });
+}
+
+test.run();
