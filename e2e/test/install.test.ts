@@ -2,10 +2,10 @@
  * The packed CLI as users get it: every package is packed, the @berth-oci/cli tarball is
  * installed with `npm install -g` into a temporary prefix (berth's own packages come only
  * from the tarballs), and the npm bin shim `<prefix>/bin/berth` runs containers as root and
- * as the unprivileged user.
+ * as the unprivileged user, with berth's own `--env-file` left to berth.
  */
 import { execFileSync } from 'node:child_process';
-import { chown, mkdir, readdir, rm } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -95,6 +95,22 @@ for (const profile of ['root', 'user'] as const) {
     assert.is(echo.stdout, 'hello installed\n');
     const fail = await berth(['exec', image.ref, '/bin/sh', '-c', 'exit 7'], opts(profile));
     assert.is(fail.code, 7, fail.stderr);
+  });
+
+  test(`${profile}: --env-file reaches berth through the installed bin, not node`, async () => {
+    const file = path.join(work, 'vars.env');
+    await writeFile(file, 'GREETING=from-env-file\n', { mode: 0o644 });
+    const r = await berth(
+      ['exec', '--env-file', file, image.ref, '/bin/sh', '-c', 'echo $GREETING'],
+      opts(profile),
+    );
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'from-env-file\n');
+    // Node 20 would read the option itself and exit 9 with "node: FILE: not found"
+    const missing = path.join(work, 'missing.env');
+    const m = await berth(['exec', '--env-file', missing, image.ref, '/bin/true'], opts(profile));
+    assert.is(m.code, 255, m.stderr);
+    assert.match(m.stderr, /^berth: could not read environment file/);
   });
 }
 

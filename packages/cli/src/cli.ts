@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// The `--` stops Node 20 from reading berth's own `--env-file FILE` as its own option (it scans
+// the arguments after the script name too, and exits 9 when FILE is not found beside it).
 import { fastMain } from './fast-path.js';
 
 const argv = process.argv.slice(2);
