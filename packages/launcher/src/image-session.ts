@@ -13,6 +13,7 @@ import {
   parsePlatform,
   type ResolvedImage,
   resolveImage,
+  TokenCache,
 } from '@berth-oci/image-extract';
 import type * as v from 'valibot';
 import { LaunchError } from './errors.js';
@@ -55,6 +56,8 @@ export async function openImage(
   const fetchOptions: Omit<FetchOptions, 'onProgress'> = {
     env: hostEnv,
     noHttps: o.noHttps ?? false,
+    // one registry token for the manifest and the layers of this image, as before the split
+    tokenCache: new TokenCache(),
     ...(o.authFile !== undefined && { authFile: nodePath.resolve(o.authFile) }),
     ...(o.dockerUsername !== undefined && { username: o.dockerUsername }),
     ...(o.dockerPassword !== undefined && { password: o.dockerPassword }),
