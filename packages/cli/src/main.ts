@@ -35,8 +35,15 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .command(ociCommand(io, setExit))
     .command(pullCommand(io, setExit))
     .command(cacheCommand(io, setExit))
+    .command({
+      command: 'version',
+      describe: 'print the version of berth (as --version does)',
+      handler: () => {
+        io.stdout.write(`${VERSION}\n`);
+      },
+    })
     .option('debug', { type: 'boolean', description: 'show stacks and causes of errors' })
-    .demandCommand(1, 'name a command: run, exec or shell')
+    .demandCommand(1, 'name a command: run, exec, shell, oci, pull, cache or version')
     .strict()
     .exitProcess(false)
     .version(VERSION)

@@ -13,10 +13,24 @@ test('--version prints the version and exits 0', async () => {
   assert.is(t.out().trim(), VERSION);
 });
 
-test('--help lists the commands', async () => {
+test('berth version prints the version and exits 0, as --version does', async () => {
+  const t = captureIo();
+  assert.is(await main(['version'], t.io), 0);
+  assert.is(t.out(), `${VERSION}\n`);
+});
+
+const COMMANDS = ['run', 'exec', 'shell', 'oci', 'pull', 'cache', 'version'];
+
+test('--help lists every command', async () => {
   const t = captureIo();
   assert.is(await main(['--help'], t.io), 0);
-  for (const c of ['run', 'exec', 'shell']) assert.match(t.out(), new RegExp(`berth ${c}`));
+  for (const c of COMMANDS) assert.match(t.out(), new RegExp(`berth ${c}`));
+});
+
+test('bare berth names every command', async () => {
+  const t = captureIo();
+  assert.is(await main([], t.io), 255);
+  for (const c of COMMANDS) assert.ok(t.err().includes(c), c);
 });
 
 test('exec --help documents the flags', async () => {
