@@ -27,6 +27,14 @@ test('--help lists every command', async () => {
   for (const c of COMMANDS) assert.match(t.out(), new RegExp(`berth ${c}`));
 });
 
+test('pull --help shows each example on its own line, not wrapped into its description', async () => {
+  const t = captureIo();
+  assert.is(await main(['pull', '--help'], t.io), 0);
+  const examples = t.out().split('Examples:\n')[1]?.split('\n\n')[0]?.split('\n') ?? [];
+  assert.is(examples.length, 2, examples.join('\n'));
+  for (const line of examples) assert.match(line, /^ {2}berth pull \S.* {2,}\S/);
+});
+
 test('bare berth names every command', async () => {
   const t = captureIo();
   assert.is(await main([], t.io), 255);

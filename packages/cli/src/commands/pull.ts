@@ -33,8 +33,8 @@ export function pullCommand(
         .example([
           ['berth pull docker://alpine:3.20', 'Docker Hub: docker.io/library/alpine:3.20'],
           [
-            'berth pull --platform linux/arm64 docker://ghcr.io/org/app@sha256:...',
-            'one platform of a multi-platform image, by digest',
+            'berth pull --platform linux/arm64 docker://nginx',
+            'the arm64 image of a multi-platform one',
           ],
         ])
         .epilog(
