@@ -17,7 +17,16 @@ try {
     const dir = path.join(root, 'packages', name);
     const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
     const dest = path.join(out, name);
-    execFileSync('pnpm', ['pack', '--pack-destination', dest], { cwd: dir, stdio: 'ignore' });
+    try {
+      execFileSync('pnpm', ['pack', '--pack-destination', dest], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      process.stderr.write(`${e.stdout ?? ''}${e.stderr ?? ''}`);
+      problems.push(`${pkg.name}: pnpm pack failed (its output is above)`);
+      continue;
+    }
     const [tarball] = readdirSync(dest).filter((f) => f.endsWith('.tgz'));
     const files = execFileSync('tar', ['tzf', path.join(dest, tarball)], { encoding: 'utf8' })
       .split('\n')

@@ -24,7 +24,7 @@ function newest(root) {
 
 function refuse(why) {
   process.stderr.write(
-    `prepack: ${name}: ${why}\nhint: run \`pnpm build\` at the repository root, then pack again\n`,
+    `prepack: ${name}: ${why}\nhint: run \`pnpm build\` at the repository root (\`pnpm exec turbo run build --force\` when turbo reports a cache hit: it leaves dist/ as it was), then pack again\n`,
   );
   process.exit(1);
 }
