@@ -594,6 +594,18 @@ for (const profile of PROFILES) {
     r = await oci(['umount', empty], profile, 'crun');
     assert.is(r.code, 255);
     assert.ok(r.stderr.includes(`"${empty}" is not a bundle made by berth oci mount`), r.stderr);
+    // a directory that existed before `oci mount` (for the user, under a parent they may not
+    // write) is the user's: `oci umount` empties it and leaves it in place
+    const parent = path.join(work, `premade-${profile}`);
+    await mkdir(parent, { mode: 0o755 });
+    const premade = path.join(parent, 'bundle');
+    await mkdir(premade);
+    if (profile === 'user') await chown(premade, user.uid, user.gid);
+    r = await oci(['mount', image.ref, premade], profile, 'crun');
+    assert.is(r.code, 0, r.stderr);
+    r = await oci(['umount', premade], profile, 'crun');
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(await readdir(premade), [], 'the pre-existing bundle directory is left, empty');
 
     const { id, bundle } = names(profile, 'crun', 'err');
     await mountBundle(profile, 'crun', bundle, ['/bin/sh']);

@@ -123,7 +123,7 @@ async function fillBundle(
     const config = await writeSpec(bundle, spec);
     await writeFile(
       path.join(bundle, BUNDLE_MARKER),
-      `${JSON.stringify({ image: o.image, uid, created: new Date().toISOString() })}\n`,
+      `${JSON.stringify({ image: o.image, uid, created: new Date().toISOString(), madeDir: !existed })}\n`,
       { mode: 0o600 },
     );
     return { bundle, rootfs, config, spec };
@@ -144,14 +144,16 @@ export type RemoveBundleOptions = v.InferInput<typeof RemoveBundleOptionsSchema>
 /**
  * Removes a bundle made by `prepareBundle` (`oci umount`): its rootfs (inside the user namespace
  * for an ordinary user: it holds files of the subordinate ids), config.json, the marker, conmon's
- * leftovers, then the directory itself. Refuses a bundle without the marker, and one locked by a
+ * leftovers, then the directory itself when `oci mount` created it (a directory that existed
+ * before is left in place, empty). Refuses a bundle without the marker, and one locked by a
  * container.
  */
 export async function removeBundle(options: RemoveBundleOptions): Promise<void> {
   const o = parseOptions(RemoveBundleOptionsSchema, options, 'bundle options', LaunchError);
   const bundle = path.resolve(o.bundle);
+  let marker: string;
   try {
-    await readFile(path.join(bundle, BUNDLE_MARKER));
+    marker = await readFile(path.join(bundle, BUNDLE_MARKER), 'utf8');
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
     const exists = await stat(bundle).then(
@@ -182,14 +184,37 @@ export async function removeBundle(options: RemoveBundleOptions): Promise<void> 
   }
   for (const name of ['config.json', 'attach', 'ctl', 'winsz', BUNDLE_MARKER])
     await rm(path.join(bundle, name), { force: true });
+  const left = await readdir(bundle).catch(() => [] as string[]);
+  if (left.length > 0) {
+    throw bundleError(
+      `cannot remove bundle "${bundle}": it still holds ${left.join(', ')}`,
+      'remove what you added to it, then run berth oci umount again',
+    );
+  }
+  // A directory that existed before `oci mount` is the user's: it is left in place, empty.
+  if (!madeByMount(marker)) return;
   try {
     await rmdir(bundle);
   } catch (cause) {
-    const left = await readdir(bundle).catch(() => [] as string[]);
+    const code = (cause as NodeJS.ErrnoException).code;
     throw bundleError(
-      `cannot remove bundle "${bundle}": it still holds ${left.join(', ') || 'files'}`,
-      'remove what you added to it, then run berth oci umount again',
+      `cannot remove the empty bundle directory "${bundle}": ${
+        code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? String(cause))
+      }`,
+      `its contents are gone; remove the directory yourself, or check that you may write "${path.dirname(bundle)}"`,
       cause,
     );
+  }
+}
+
+const BundleMarkerSchema = v.looseObject({ madeDir: v.optional(v.boolean()) });
+
+/** Whether `oci mount` created the bundle directory (markers written before this was recorded say nothing: assume it did). */
+function madeByMount(marker: string): boolean {
+  try {
+    const parsed = v.safeParse(BundleMarkerSchema, JSON.parse(marker));
+    return !parsed.success || parsed.output.madeDir !== false;
+  } catch {
+    return true;
   }
 }
