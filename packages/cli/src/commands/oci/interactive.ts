@@ -62,13 +62,7 @@ export async function ociRun(io: Io, a: CreateArgs & { detachKeys?: string }): P
       stderr: io.stderr as never,
       tty: record.terminal,
       detachKeys: a.detachKeys ?? DEFAULT_DETACH_KEYS,
-      // conmon accepts the attach connection in its event loop; output the container writes
-      // before that accept reaches only the log. Give conmon a moment to accept before the
-      // start (a mitigation of a race seen in about 1 of 30 runs; conmon offers no ready signal).
-      onAttached: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        await startContainer(ctx, record.id);
-      },
+      onAttached: () => startContainer(ctx, record.id),
     });
   } catch (e) {
     conmon.release();
