@@ -2,7 +2,10 @@
  * The process-wide signal handling of run/exec/shell, which the launcher leaves to its caller:
  * SIGINT, SIGTERM or SIGHUP during the preparation abort the launch (berth exits 128+signal,
  * having removed what it made); once the container runs, the signals berth receives are
- * passed on to it, and its bundle is removed should berth exit before it does.
+ * passed on to it, and its bundle is removed should berth exit before it does. SIGINT, SIGTERM
+ * and SIGHUP then stop it (`stop()`): a container still running 5 s later (STOP_GRACE_MS: a
+ * PID 1 that ignores the signal, as `sleep` does) is killed with SIGKILL, its runtime state
+ * removed, and berth exits 128+signal, so `timeout` and batch schedulers leave nothing behind.
  */
 import { rmSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -32,7 +35,8 @@ export async function launchWithSignals(options: LaunchOptions): Promise<ExitSta
   }
   const { bundle } = running;
   const forward = (signal: NodeJS.Signals) => {
-    running.kill(signal);
+    if (ABORTING_SIGNALS.includes(signal)) running.stop(signal);
+    else running.kill(signal);
   };
   const removeBundle = () => rmSync(bundle, { recursive: true, force: true });
   for (const s of FORWARDED_SIGNALS) process.on(s, forward);

@@ -6,6 +6,8 @@
  * on the way is closed on every path; no process-global handler is installed.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
+import path from 'node:path';
 import type { Spec } from '@berth-oci/bundle-spec';
 import { parseOptions } from '@berth-oci/errors';
 import { imageDefaults } from '@berth-oci/image-extract';
@@ -17,7 +19,7 @@ import {
   type Stdio,
   startContainerRun,
 } from '@berth-oci/runtime-ops';
-import { checkOptions } from './check-options.js';
+import { checkOptions, checkRuntimeOptions } from './check-options.js';
 import { LaunchError } from './errors.js';
 import { type HostFacts, probeHost, probeSpecHost } from './host.js';
 import { planUserns, type UsernsPlan } from './identity.js';
@@ -43,10 +45,27 @@ export interface RunningContainer {
    */
   kill(signal?: NodeJS.Signals): boolean;
   /**
+   * Stops the container: `signal` (default SIGTERM) to the runtime, which passes it on; if the
+   * container has not exited `graceMs` later (default STOP_GRACE_MS, 5 s), SIGKILL to the
+   * container's init process itself, so nothing outlives the launch, and `exited` then gives
+   * 128+`signal`. Calling it again does not restart the grace period.
+   */
+  stop(signal?: NodeJS.Signals, graceMs?: number): void;
+  /**
    * Settles once the container has exited and the launch's bundle and temporary cache are
    * removed: its exit status (128+n when a signal ended it).
    */
   exited: Promise<ExitStatus>;
+}
+
+/** How long a stopped container gets between the signal and the SIGKILL of its init process. */
+export const STOP_GRACE_MS = 5_000;
+
+/** A `stop()` under way: its signal, the grace timer, and whether the SIGKILL was sent. */
+interface Stopping {
+  signal: NodeJS.Signals;
+  timer?: NodeJS.Timeout;
+  killed: boolean;
 }
 
 /** Async clean-up steps, run last first, each once. */
@@ -72,8 +91,10 @@ class Cleanup {
  * Starts a container from an image: resolves and unpacks the image (cached), writes a private
  * bundle and starts the runtime. It resolves once the container runs; `exited` gives its exit
  * status. Aborting `signal` before then stops the preparation, removes what it made and
- * rejects with ERR_LAUNCH_INTERRUPTED; aborting it later stops the container (SIGTERM, then
- * SIGKILL after 10 s).
+ * rejects with ERR_LAUNCH_INTERRUPTED; aborting it later stops the container (`stop()`: SIGTERM,
+ * then SIGKILL of its init process after STOP_GRACE_MS). A runtime that fails before the
+ * container's process runs (a missing command, a bad hostname) makes `exited` reject with the
+ * runtime's message (ERR_RUNTIME_OP) instead of giving its exit status.
  */
 export async function start(options: LaunchOptions): Promise<RunningContainer> {
   const opts = parseOptions(LaunchOptionsSchema, options, 'launch options', LaunchError);
@@ -91,6 +112,8 @@ export async function start(options: LaunchOptions): Promise<RunningContainer> {
     });
     if (signal?.aborted) throw signal.reason;
     const run = startContainerRun({
+      logFile: path.join(bundle, 'runtime.log'),
+      pidFile: path.join(bundle, 'container.pid'),
       runtime: p.host.runtime,
       bundle,
       id: p.id,
@@ -107,19 +130,42 @@ export async function start(options: LaunchOptions): Promise<RunningContainer> {
       }),
       signals: [],
       ...(opts.stdio !== undefined && { stdio: opts.stdio as Stdio }),
-      ...(signal && { signal }),
     });
+    let stopping: Stopping | undefined;
+    const stop = (sig: NodeJS.Signals = 'SIGTERM', graceMs = STOP_GRACE_MS) => {
+      run.kill(sig);
+      if (stopping) return;
+      const state: Stopping = { signal: sig, killed: false };
+      stopping = state;
+      state.timer = setTimeout(() => {
+        void run.killContainer('SIGKILL').then((killed) => {
+          state.killed ||= killed;
+        });
+      }, graceMs);
+    };
+    const onAbort = () => stop('SIGTERM');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (stopping) clearTimeout(stopping.timer);
+    };
     const exited = run.exited.then(
       async (status) => {
+        settle();
         await cleanup.run();
+        if (stopping?.killed) {
+          const n = constants.signals[stopping.signal] ?? 0;
+          return { exitCode: 128 + n, signal: stopping.signal };
+        }
         return status;
       },
       async (error) => {
+        settle();
         await cleanup.run().catch(() => {});
         throw error;
       },
     );
-    return { id: p.id, bundle, kill: run.kill, exited };
+    return { id: p.id, bundle, kill: run.kill, stop, exited };
   } catch (e) {
     await cleanup.run().catch(() => {});
     if (signal?.aborted) throw interrupted(signal, e);
@@ -210,6 +256,7 @@ async function prepare(
   const inputs = await readInputs(opts, cwd, env);
   checkpoint();
   const host = await probeHost({ runtime: opts.runtime, env, cwd });
+  checkRuntimeOptions(opts, host.runtime);
   notify(
     planHost(opts, {
       uid: host.user.uid,

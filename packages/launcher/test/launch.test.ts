@@ -106,7 +106,7 @@ test('launch() twice in one process, one aborted: no listener, temp dir or child
   assert.equal(status, { exitCode: 7 });
   assert.match(
     await readFile(path.join(dir, 'argv'), 'utf8'),
-    / run --bundle \S+ berth-[0-9a-f]{16}\n/,
+    / run --pid-file \S+\/container.pid --bundle \S+ berth-[0-9a-f]{16}\n/,
   );
 
   // 2. aborted during the preparation, once its bundle exists (the warning comes from the

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { parseOptions } from '@berth-oci/errors';
 import { execa } from 'execa';
@@ -127,6 +128,9 @@ export function startForeground(
     cwd: opts.cwd,
     // The child gets no signal from execa's own cleanup; we forward what we receive ourselves.
     cleanup: false,
+    // Only an aborted child is force-killed after its grace period: a signal passed on by
+    // kill() or the forwarding is the child's to handle (execa would SIGKILL it after 5 s).
+    forceKillAfterDelay: false,
     ...(opts.signal && {
       cancelSignal: opts.signal as AbortSignal,
       forceKillAfterDelay: opts.killGraceMs ?? KILL_GRACE_MS,
@@ -197,6 +201,14 @@ export const RunContainerOptionsSchema = v.strictObject({
    * (`unshare ... -- sh -c '...; exec "$@"' sh <argv>`).
    */
   wrap: v.optional(v.custom<(argv: string[]) => string[]>((x) => typeof x === 'function')),
+  /**
+   * Where the runtime writes its own messages (`--log FILE --log-format json`) instead of the
+   * container's stderr: a run that fails with an error there never started the container's
+   * process, and `exited` rejects with ERR_RUNTIME_OP naming the runtime's message.
+   */
+  logFile: v.optional(v.pipe(v.string(), v.startsWith('/'))),
+  /** Where the runtime writes the container's init pid (`run --pid-file`), for `killContainer`. */
+  pidFile: v.optional(v.pipe(v.string(), v.startsWith('/'))),
   ...SpawnFields,
 });
 export type RunContainerOptions = v.InferInput<typeof RunContainerOptionsSchema>;
@@ -208,16 +220,50 @@ export function runArgv(options: {
   id: string;
   root: string;
   rootless: boolean;
+  logFile?: string;
+  pidFile?: string;
 }): string[] {
   return [
     options.runtime.path,
     ...globalArgs(options.runtime, options),
+    ...(options.logFile ? ['--log', options.logFile, '--log-format', 'json'] : []),
     'run',
+    ...(options.pidFile ? ['--pid-file', options.pidFile] : []),
     '--bundle',
     options.bundle,
     options.id,
   ];
 }
+
+/** A container started by `startContainerRun`. */
+export interface ContainerRun extends ForegroundProcess {
+  /**
+   * Sends a signal to the container's init process itself (read from `pidFile`), not to the
+   * runtime: SIGKILL ends a container whose PID 1 ignores SIGTERM, and the runtime then
+   * removes its state as after any exit. False when there is no pid file or the run is over.
+   */
+  killContainer(signal: NodeJS.Signals): Promise<boolean>;
+}
+
+/** The runtime's error messages in its JSON log (`{"level":"error","msg":...}` lines). */
+export function runtimeLogErrors(log: string): string[] {
+  const out: string[] = [];
+  for (const line of log.split('\n')) {
+    if (line.trim() === '') continue;
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const e = entry as { level?: unknown; msg?: unknown };
+    if ((e.level === 'error' || e.level === 'fatal') && typeof e.msg === 'string')
+      out.push(e.msg.replace(/^\w+ run failed: /, '').trim());
+  }
+  return out;
+}
+
+const readText = (file: string) => readFile(file, 'utf8').catch(() => '');
 
 /**
  * Starts `runtime run` in the foreground: the container's stdio is the caller's (or `stdio`),
@@ -226,24 +272,65 @@ export function runArgv(options: {
  * `signal` sends the runtime SIGTERM (passed to the container), then SIGKILL after the grace
  * period; a runtime killed that way leaves its container behind, so it is then force-deleted.
  */
-export function startContainerRun(options: RunContainerOptions): ForegroundProcess {
+export function startContainerRun(options: RunContainerOptions): ContainerRun {
   const opts = parseOptions(RunContainerOptionsSchema, options, 'run options', RuntimeError);
   const runtime = opts.runtime as Runtime;
   const argv = runArgv({ ...opts, runtime });
   const [file, ...args] = opts.wrap ? opts.wrap(argv) : argv;
   if (file === undefined)
     throw new RuntimeError('ERR_RUNTIME_SPAWN', 'empty command line from wrap()');
-  const { runtime: _r, bundle: _b, id: _i, root: _o, rootless: _l, wrap: _w, ...spawn } = opts;
+  const {
+    runtime: _r,
+    bundle: _b,
+    id: _i,
+    root: _o,
+    rootless: _l,
+    wrap: _w,
+    logFile,
+    pidFile,
+    ...spawn
+  } = opts;
   const fg = startForeground(file, args, spawn as ForegroundOptions);
   const signal = opts.signal as AbortSignal | undefined;
+  let done = false;
+  let containerKilled = false;
   const exited = fg.exited.then(async (status) => {
-    if (signal?.aborted && status.signal === 'SIGKILL') {
+    done = true;
+    if ((signal?.aborted && status.signal === 'SIGKILL') || containerKilled) {
+      // a runtime killed, or whose container was, may leave its state: delete it
       const kill = [runtime.path, ...globalArgs(runtime, opts), 'delete', '--force', opts.id];
       await execa(kill[0] as string, kill.slice(1), { reject: false, stdio: 'ignore' });
     }
+    if (logFile && status.exitCode !== 0 && status.signal === undefined) {
+      const errors = runtimeLogErrors(await readText(logFile));
+      if (errors.length > 0) {
+        throw new RuntimeError(
+          'ERR_RUNTIME_OP',
+          `${runtime.name} could not start the container: ${errors[errors.length - 1]}`,
+          {
+            hint:
+              errors.length > 1
+                ? `${runtime.name} said: ${errors.join('; ')}`
+                : "the container's process never ran; check its command and options",
+          },
+        );
+      }
+    }
     return status;
   });
-  return { ...fg, exited };
+  const killContainer = async (sig: NodeJS.Signals): Promise<boolean> => {
+    if (!pidFile || done) return false;
+    const pid = Number.parseInt(await readText(pidFile), 10);
+    if (!Number.isInteger(pid) || pid <= 1 || done) return false;
+    try {
+      process.kill(pid, sig);
+      if (sig === 'SIGKILL') containerKilled = true;
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return { ...fg, exited, killContainer };
 }
 
 /**
