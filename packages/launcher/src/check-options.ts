@@ -1,4 +1,7 @@
 import { isIP } from 'node:net';
+import { normalizeCapabilities } from '@berth-oci/bundle-spec';
+import { parseNoMount } from '@berth-oci/mounts';
+import type { Runtime } from '@berth-oci/runtime-ops';
 import { LaunchError } from './errors.js';
 import { LAUNCH_OPTION_TABLE } from './option-table.js';
 import type { ResolvedLaunchOptions } from './options.js';
@@ -48,9 +51,26 @@ export function unsupportedOptions(o: ResolvedLaunchOptions): { name: string; fl
   return bad;
 }
 
+/** The longest host name Linux takes (HOST_NAME_MAX). */
+export const MAX_HOSTNAME_LENGTH = 64;
+
+const HOSTNAME_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * Whether `name` is a host name the container can take: RFC 1123 labels (letters, digits and
+ * inner hyphens, 1-63 characters) joined by dots, at most MAX_HOSTNAME_LENGTH characters.
+ */
+export function isValidHostname(name: string): boolean {
+  return name.length <= MAX_HOSTNAME_LENGTH && name.split('.').every((l) => HOSTNAME_LABEL.test(l));
+}
+
 /**
  * Refuses what upstream refuses before doing any work: `--compat` with `--no-compat`, the
  * options of `unsupportedOptions` (`not supported by OCI launcher: A,B`), and `--writable`.
+ * Then what berth refuses where upstream would go on and fail later or silently ignore the
+ * value (docs/singularity-compat.md): a `--hostname` that is not an RFC 1123 name, unknown
+ * `--add-caps`/`--drop-caps` names (upstream warns and ignores them) and unknown `--no-mount`
+ * names (upstream ignores them), so that a typo never runs a container other than the one asked for.
  */
 export function checkOptions(o: ResolvedLaunchOptions): void {
   if (o.compat && o.noCompat) {
@@ -82,6 +102,55 @@ export function checkOptions(o: ResolvedLaunchOptions): void {
       {
         hint: 'use --writable-tmpfs (the default) or --overlay DIR for a persistent writable layer',
       },
+    );
+  }
+  if (o.hostname !== undefined && o.hostname !== '' && !isValidHostname(o.hostname)) {
+    throw new LaunchError(
+      'ERR_LAUNCH_OPTIONS',
+      `--hostname ${JSON.stringify(o.hostname)} is not a valid host name`,
+      {
+        hint: `use letters, digits and inner hyphens, in dot-separated labels of 1-63 characters, at most ${MAX_HOSTNAME_LENGTH} in all`,
+      },
+    );
+  }
+  for (const [flag, names] of [
+    ['--add-caps', o.addCaps],
+    ['--drop-caps', o.dropCaps],
+  ] as const) {
+    const { unknown } = normalizeCapabilities(names);
+    if (unknown.length > 0) {
+      throw new LaunchError(
+        'ERR_LAUNCH_OPTIONS',
+        `unknown capability ${unknown.map((u) => JSON.stringify(u)).join(', ')} in ${flag}`,
+        {
+          hint: 'name Linux capabilities, with or without CAP_ (CAP_NET_ADMIN, sys_ptrace), or ALL',
+        },
+      );
+    }
+  }
+  const { unknown } = parseNoMount(o.noMount);
+  if (unknown.length > 0) {
+    throw new LaunchError(
+      'ERR_LAUNCH_OPTIONS',
+      `--no-mount ${unknown.map((u) => JSON.stringify(u)).join(', ')} is not a mount berth knows`,
+      {
+        hint: 'give proc, sys, tmp, home, cwd, bind-paths or an absolute container path',
+      },
+    );
+  }
+}
+
+/**
+ * Refuses what the chosen runtime cannot do: runc needs /proc in the container (it closes the
+ * descriptors it must not pass on through /proc/self/fd), so `--no-mount proc` only works
+ * with crun.
+ */
+export function checkRuntimeOptions(o: ResolvedLaunchOptions, runtime: Runtime): void {
+  if (runtime.name === 'runc' && parseNoMount(o.noMount).names.includes('proc')) {
+    throw new LaunchError(
+      'ERR_LAUNCH_UNSUPPORTED',
+      `--no-mount proc is not supported with runc (${runtime.path}): runc needs /proc in the container to close inherited file descriptors`,
+      { hint: 'use crun: --runtime crun, or keep /proc mounted' },
     );
   }
 }

@@ -281,5 +281,14 @@ export async function readEnvFile(
       },
     );
   }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split('\n').length;
+    throw new LaunchError(
+      'ERR_LAUNCH_ENV_FILE',
+      `environment file "${file}" holds a NUL byte (line ${line}): it is not a text file`,
+      { hint: 'give --env-file a text file of NAME=value lines' },
+    );
+  }
   return evaluateEnvFile(text, env, file);
 }

@@ -51,7 +51,8 @@ export async function buildSpec(
   const imageUser = opts.fakeroot ? undefined : defaults.user || undefined;
   let { uid, gid } = userns;
   if (imageUser !== undefined) ({ uid, gid } = await resolveImageUser(imageUser, rootfs));
-  if (imageUser !== undefined && plan.customHome !== undefined) {
+  // refused whenever the image declares USER, --fakeroot or not (as upstream)
+  if ((defaults.user || undefined) !== undefined && plan.customHome !== undefined) {
     throw new LaunchError(
       'ERR_LAUNCH_HOME',
       'a custom --home is not currently supported when running containers that declare a USER',
@@ -125,14 +126,14 @@ export async function buildSpec(
     net: opts.net,
     noPid: opts.noPid,
     rootUserns: opts.userns && user.uid === 0,
-    uts: opts.uts || opts.hostname !== undefined,
+    uts: opts.uts || Boolean(opts.hostname),
     innerUid: userns.innerUid,
     innerGid: userns.innerGid,
     uid,
     resources: input.inputs.resources,
     id: input.id,
   });
-  if (opts.hostname !== undefined) spec.hostname = opts.hostname;
+  if (opts.hostname) spec.hostname = opts.hostname;
 
   if (opts.devices.length > 0)
     await injectCdiDevices(

@@ -102,4 +102,12 @@ test('errors name the file and line; a missing file is ERR_LAUNCH_ENV_FILE', asy
   }
 });
 
+test('readEnvFile refuses a file holding a NUL byte, naming it and the line', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'envnul-'));
+  const file = path.join(dir, 'env');
+  await writeFile(file, 'A=1\nB=2\0C=3\n');
+  await rejects(() => readEnvFile(file, {}), 'ERR_LAUNCH_ENV_FILE', /holds a NUL byte \(line 2\)/);
+  await rm(dir, { recursive: true, force: true });
+});
+
 test.run();

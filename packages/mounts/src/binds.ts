@@ -96,7 +96,8 @@ function finish(raw: RawBind): BindSpec {
 /**
  * Parses `--bind` values (docs/singularity-compat.md, "Mounts", step 8). Each value holds one or more specs
  * separated by commas, each `src[:dst[:opts]]`; `dst` defaults to `src`; options are `ro`
- * or `rw` and may continue after a comma (`a:/a:ro,rw,b` is two binds). Destinations come
+ * or `rw` and may continue after a comma (`a:/a:ro,rw,b` is two binds); a value naming no
+ * bind at all (`''`, `',,'`) is an error. Destinations come
  * back clean. Throws `ERR_MOUNTS_BIND_SPEC`, `ERR_MOUNTS_BIND_OPTION`,
  * `ERR_MOUNTS_BIND_UNSUPPORTED` (`image-src=`, `id=`) or `ERR_MOUNTS_BIND_DESTINATION`.
  */
@@ -105,6 +106,13 @@ export function parseBindSpecs(values: string[]): BindSpec[] {
   const binds: BindSpec[] = [];
   for (const value of list) {
     let current: RawBind | undefined;
+    if (value.split(',').every((piece) => piece.trim() === '')) {
+      throw new MountsError(
+        'ERR_MOUNTS_BIND_SPEC',
+        `bind specification ${JSON.stringify(value)} names no path`,
+        { hint: 'use --bind src[:dst[:ro|rw]] (several separated by commas)' },
+      );
+    }
     for (const piece of value.split(',')) {
       const token = piece.trim();
       if (token === '') continue;

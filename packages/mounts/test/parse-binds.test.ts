@@ -37,7 +37,7 @@ test('options continue after a comma: src:dst:rw,ro is read-only, then a new spe
 });
 
 test('white space around specs and empty items are ignored', () => {
-  assert.equal(parseBindSpecs([' /a : /b : ro , ,/c,', '']), [ro('/a', '/b'), rw('/c')]);
+  assert.equal(parseBindSpecs([' /a : /b : ro , ,/c,']), [ro('/a', '/b'), rw('/c')]);
   assert.equal(parseBindSpecs([]), []);
 });
 
@@ -105,6 +105,12 @@ test('more than three fields is ERR_MOUNTS_BIND_SPEC', async () => {
 
 test('parseBindSpecs validates its input', async () => {
   await rejects(() => parseBindSpecs('/a' as never), 'ERR_INVALID_OPTIONS');
+});
+
+test('a value that names no bind is refused', async () => {
+  for (const value of ['', ',,,', ' , '])
+    await rejects(() => parseBindSpecs([value]), 'ERR_MOUNTS_BIND_SPEC', /names no path/);
+  assert.equal(parseBindSpecs(['/a,,/b']).length, 2);
 });
 
 test.run();
