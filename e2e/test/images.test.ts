@@ -7,6 +7,7 @@
  */
 import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -432,6 +433,64 @@ test('[user] pull on a terminal draws progress bars', async () => {
   assert.ok(r.stdout.includes('\u001b[3A'), 'bars are redrawn in place');
   show('user', 'terminal progress bars');
 });
+
+// ---- images made by other tools ----
+
+let umociLayout: string | undefined;
+/**
+ * An OCI layout made by umoci alone: `umoci new`, then `umoci insert` of a static busybox and of
+ * a small tree. umoci 0.4.7 writes these layers without the tar end-of-archive marker (and
+ * without the last member's padding).
+ */
+async function umociImage(): Promise<string> {
+  if (umociLayout) return umociLayout;
+  const layout = path.join(work, 'umoci-layout');
+  const src = path.join(work, 'umoci-src');
+  await mkdir(path.join(src, 'sub'), { recursive: true });
+  await writeFile(path.join(src, 'sub', 'file'), 'inserted by umoci\n');
+  await execa('umoci', ['init', '--layout', layout]);
+  await execa('umoci', ['new', '--image', `${layout}:t`]);
+  await execa('umoci', ['insert', '--image', `${layout}:t`, '/bin/busybox', '/bin/busybox']);
+  await execa('umoci', ['insert', '--image', `${layout}:t`, src, '/data']);
+  await execa('chmod', ['-R', 'a+rX', layout]);
+  umociLayout = layout;
+  return layout;
+}
+
+/** The uncompressed tar streams of the layers of `layout:tag` (an OCI layout). */
+async function layerTars(layout: string, tag: string): Promise<Buffer[]> {
+  const blob = async (d: string) =>
+    readFile(path.join(layout, 'blobs', 'sha256', d.replace('sha256:', '')));
+  const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as {
+    manifests: Array<{ digest: string; annotations?: Record<string, string> }>;
+  };
+  const desc = index.manifests.find(
+    (m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag,
+  );
+  const manifest = JSON.parse(String(await blob(desc?.digest as string))) as {
+    layers: Array<{ digest: string }>;
+  };
+  const { gunzipSync } = await import('node:zlib');
+  return Promise.all(manifest.layers.map(async (l) => gunzipSync(await blob(l.digest))));
+}
+
+for (const profile of PROFILES_HERE) {
+  test(`[${profile}] an image made by umoci insert (layers without an end-of-archive marker) runs`, async () => {
+    const layout = await umociImage();
+    const tars = await layerTars(layout, 't');
+    assert.is(tars.length, 2);
+    for (const t of tars) {
+      // what makes these layers special: they do not end with two zero blocks
+      assert.ok(t.length % 512 !== 0 || !t.subarray(-1024).equals(Buffer.alloc(1024)), 'no marker');
+    }
+    const o = await opts(profile, { cacheDir: await freshCache(profile) });
+    const r = await berth(['exec', `oci:${layout}:t`, '/bin/busybox', 'cat', '/data/sub/file'], o);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'inserted by umoci\n');
+    assert.is(count(r.stderr, UNPACKED), 2, r.stderr);
+    show(profile, 'umoci insert layers');
+  });
+}
 
 /** The first subordinate uid of `name`. */
 async function firstSubid(name: string): Promise<number> {

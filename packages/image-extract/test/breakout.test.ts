@@ -417,7 +417,9 @@ test('truncated gzip is refused and nothing survives (atomic)', async () => {
 });
 
 test('truncated tar is refused and nothing survives (atomic)', async () => {
-  for (const cut of [700, 1024 + 512 * 3]) {
+  // cut inside f's data and inside g's header (2560, after g's last block, is a complete
+  // archive without its end-of-archive marker: see tar-reader.test.ts)
+  for (const cut of [700, 1536 + 200]) {
     const o = await attempt(
       (_a, l) => {
         const tar = makeTar([

@@ -61,14 +61,18 @@ interface Pending {
   xattrs: number;
   longName?: string;
   longLink?: string;
+  /** A PAX `x` or GNU `L`/`K` header was read; its member must follow. */
+  forMember?: boolean;
 }
 
 /**
  * A streaming tar reader: feed it chunks with `write`, call `end` at EOF. Supports ustar (with
  * prefix), GNU long names and links (`L`/`K`), PAX `x` records (path, linkpath, size, uid, gid,
  * mtime) and skips PAX `g` global headers as metadata. Header checksums are verified, base-256
- * numbers read, and an archive that stops before its end-of-archive marker is an error. Bytes
- * after the marker are ignored (the caller still hashes them for the diff_id).
+ * numbers read. An archive that stops inside a header or a member's data is an error; one that
+ * stops cleanly after a member (without its end-of-archive marker, or even without the last
+ * member's padding) is complete, as GNU tar and Go's archive/tar read it. Bytes after the marker are ignored (the caller still hashes
+ * them for the diff_id).
  */
 export class TarReader {
   private state = S_HEADER;
@@ -160,11 +164,16 @@ export class TarReader {
   /** Call at EOF: throws unless the archive ended properly. */
   end(): void {
     if (this.state === S_END || (this.state === S_ZERO1 && this.hdrFill === 0)) return;
-    if (this.state === S_HEADER && this.hdrFill === 0) {
-      if (this.offset === 0) return; // an empty stream is an empty archive
-      throw this.fail('ends without an end-of-archive marker (truncated?)');
+    if ((this.state === S_HEADER && this.hdrFill === 0) || this.state === S_SKIP) {
+      // The stream stops at a member boundary without the end-of-archive marker, perhaps even
+      // without the last member's padding (umoci 0.4.7's `insert` writes such layers; GNU tar
+      // and Go's archive/tar accept them). The layer's digest was verified, so this is its true
+      // end -- unless a PAX or GNU long-name header was read for a member that never came.
+      if (this.pending.forMember)
+        throw this.fail(`is truncated after a ${this.entryName} (its member is missing)`);
+      return;
     }
-    if (this.state === S_DATA || this.state === S_META || this.state === S_SKIP) {
+    if (this.state === S_DATA || this.state === S_META) {
       throw this.fail(`is truncated in the data of ${q(this.entryName)}`);
     }
     throw this.fail('is truncated in a header');
@@ -341,6 +350,7 @@ export class TarReader {
   private meta(): void {
     const buf = this.metaBuf.subarray(0, this.metaFill);
     this.metaBuf = ZERO_BLOCK;
+    if (this.metaKind !== META_GLOBAL) this.pending.forMember = true;
     switch (this.metaKind) {
       case META_LONGNAME:
         this.pending.longName = this.str(buf, 0, buf.length, 'GNU long name');
