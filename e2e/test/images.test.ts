@@ -452,6 +452,34 @@ async function umociImage(): Promise<string> {
   await execa('umoci', ['new', '--image', `${layout}:t`]);
   await execa('umoci', ['insert', '--image', `${layout}:t`, '/bin/busybox', '/bin/busybox']);
   await execa('umoci', ['insert', '--image', `${layout}:t`, src, '/data']);
+  // the same image with accounts, and a User in its config (by ids, by name, one it lacks)
+  const etc = path.join(work, 'umoci-etc');
+  await mkdir(etc);
+  await writeFile(
+    path.join(etc, 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\napp:x:1234:5678:App:/home/app:/bin/sh\n',
+  );
+  await writeFile(path.join(etc, 'group'), 'root:x:0:\nappgrp:x:5678:\nwheel:x:10:root,app\n');
+  await execa('umoci', ['insert', '--image', `${layout}:t`, '--tag', 'accounts', etc, '/etc']);
+  for (const [tag, user] of [
+    ['ids', '1234:5678'],
+    ['named', 'app'],
+    ['ghost', 'ghost'],
+  ]) {
+    await execa('umoci', [
+      'config',
+      '--image',
+      `${layout}:accounts`,
+      '--tag',
+      tag as string,
+      '--config.user',
+      user as string,
+      '--config.entrypoint',
+      '/bin/busybox',
+      '--config.cmd',
+      'id',
+    ]);
+  }
   await execa('chmod', ['-R', 'a+rX', layout]);
   umociLayout = layout;
   return layout;
@@ -489,6 +517,58 @@ for (const profile of PROFILES_HERE) {
     assert.is(r.stdout, 'inserted by umoci\n');
     assert.is(count(r.stderr, UNPACKED), 2, r.stderr);
     show(profile, 'umoci insert layers');
+  });
+}
+
+for (const profile of PROFILES_HERE) {
+  test(`[${profile}] oci mount applies the image's User (ids, a name and its groups); a user the image lacks is an error`, async () => {
+    const layout = await umociImage();
+    const o = await opts(profile, { cacheDir: await freshCache(profile) });
+    const bundles = path.join(work, `user-bundles-${profile}`);
+    await mkdir(bundles, { mode: 0o755 });
+    if (profile !== 'root') await chown(bundles, user.uid, user.gid);
+    for (const [tag, expected] of [
+      ['ids', { uid: 1234, gid: 5678 }],
+      ['named', { uid: 1234, gid: 5678, additionalGids: [10] }],
+      ['t', { uid: 0, gid: 0 }],
+    ] as const) {
+      const bundle = path.join(bundles, tag);
+      const m = await berth(['oci', 'mount', `oci:${layout}:${tag}`, bundle], o);
+      assert.is(m.code, 0, m.stderr);
+      const config = JSON.parse(await readFile(path.join(bundle, 'config.json'), 'utf8')) as {
+        process: { user: unknown; args: string[]; env: string[]; terminal: boolean };
+      };
+      assert.equal(config.process.user, expected, `${tag}: process.user`);
+      if (tag !== 't') {
+        assert.equal(config.process.args, ['/bin/busybox', 'id']);
+        assert.ok(config.process.env.includes('HOME=/home/app'), config.process.env.join(' '));
+      }
+      if (profile === 'root' && tag !== 't') {
+        // the runtime really starts the process as that user
+        config.process.terminal = false;
+        await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
+        const id = `e2e-image-user-${tag}`;
+        // (runc: root crun needs berth's own mount namespace on a hybrid-cgroup host)
+        const r = await execa('runc', ['run', '--bundle', bundle, id], {
+          reject: false,
+          input: '',
+        });
+        await execa('runc', ['delete', '-f', id], { reject: false });
+        assert.is(r.exitCode, 0, String(r.stderr));
+        assert.match(String(r.stdout), /^uid=1234\(app\) gid=5678\(appgrp\)/, String(r.stdout));
+        if (tag === 'named') assert.match(String(r.stdout), /groups=.*10\(wheel\)/);
+      }
+      const u = await berth(['oci', 'umount', bundle], o);
+      assert.is(u.code, 0, u.stderr);
+    }
+    const ghost = path.join(bundles, 'ghost');
+    const g = await berth(['oci', 'mount', `oci:${layout}:ghost`, ghost], o);
+    assert.is(g.code, 255, g.stderr);
+    assert.match(g.stderr, /^berth: .*"ghost".*/m);
+    assert.ok(g.stderr.includes(`oci:${layout}:ghost`), g.stderr);
+    assert.match(g.stderr, /\/etc\/passwd/);
+    assert.not.ok(await stat(ghost).catch(() => undefined), 'no bundle is left');
+    show(profile, 'oci mount and the image User');
   });
 }
 

@@ -7,13 +7,18 @@ import { mkdir, readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/pr
 import path from 'node:path';
 import { type Spec, writeSpec } from '@berth-oci/bundle-spec';
 import { isBerthError, parseOptions } from '@berth-oci/errors';
-import { fetchImageBlobs, type ResolvedImage, unpackImage } from '@berth-oci/image-extract';
+import {
+  fetchImageBlobs,
+  imageDefaults,
+  type ResolvedImage,
+  unpackImage,
+} from '@berth-oci/image-extract';
 import { bundleLockPath, readLock } from '@berth-oci/runtime-ops';
 import * as v from 'valibot';
 import { LaunchError } from './errors.js';
 import { hostUser, ownerFunction, planUserns, type UsernsPlan } from './identity.js';
 import { openImage } from './image-session.js';
-import { bundleSpec } from './oci-bundle-spec.js';
+import { type BundleUser, bundleSpec, resolveBundleUser } from './oci-bundle-spec.js';
 import type { LaunchProgress } from './options.js';
 import { removeTreesAs, runWorker } from './rootfs.js';
 
@@ -59,7 +64,8 @@ async function emptyOrMissing(dir: string): Promise<boolean> {
  * Makes a runnable bundle from an image: `<bundle>/rootfs` unpacked from the image (for an
  * ordinary user with subordinate ids, in the outer user namespace through a worker, so image
  * owners are kept through the subordinate ids), `<bundle>/config.json` (the image's command,
- * uid 0 in the container: root itself, or the user mapped as root), and a marker file. The
+ * as its User, else uid 0 in the container: root itself, or the user mapped as root), and a
+ * marker file. The
  * bundle is created 0700. On failure everything made is removed.
  */
 export async function prepareBundle(options: PrepareBundleOptions): Promise<PreparedBundle> {
@@ -92,7 +98,9 @@ async function fillBundle(
   plan: UsernsPlan,
   image: ResolvedImage,
 ): Promise<PreparedBundle> {
-  const spec = bundleSpec({ image, plan, terminal: o.terminal });
+  // The image config is checked before anything is made; its User is resolved after the unpack.
+  const imageUser = imageDefaults(image.config).user;
+  if (imageUser === undefined) bundleSpec({ image, plan, terminal: o.terminal });
   const existed = (await stat(bundle).catch(() => undefined)) !== undefined;
   try {
     await mkdir(bundle, { recursive: true, mode: 0o700 });
@@ -120,6 +128,16 @@ async function fillBundle(
         onWarning: o.onWarning,
       });
     o.onProgress?.({ phase: 'unpack-done', image: o.image });
+    let user: BundleUser | undefined;
+    if (imageUser !== undefined)
+      user = await resolveBundleUser({ user: imageUser, rootfs, image: o.image });
+    const spec = bundleSpec({
+      image,
+      plan,
+      terminal: o.terminal,
+      imageRef: o.image,
+      ...(user && { user }),
+    });
     const config = await writeSpec(bundle, spec);
     await writeFile(
       path.join(bundle, BUNDLE_MARKER),
