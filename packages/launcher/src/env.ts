@@ -1,3 +1,5 @@
+import { jobVarNames } from './job-env.js';
+
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Host variables that always reach the container (docs/singularity-compat.md). */
@@ -53,6 +55,8 @@ export interface EnvInput {
    * (`--no-compat` without `--cleanenv`: all but `OMITTED_HOST_VARS` and the prefixed ones).
    */
   hostPassthrough?: 'clean' | 'all';
+  /** Pass the scheduler's and MPI's host variables too (job-env.ts; off with `--cleanenv`). */
+  jobEnv?: boolean;
   /** HOME in the container; not forced when the image declares USER. */
   home: string;
   imageHasUser: boolean;
@@ -94,7 +98,7 @@ export function buildEnv(input: EnvInput): string[] {
       ? Object.keys(input.hostEnv).filter(
           (k) => !OMITTED_HOST_VARS.includes(k) && !ENV_PREFIXES.some((p) => k.startsWith(p)),
         )
-      : PASSED_HOST_VARS;
+      : [...PASSED_HOST_VARS, ...(input.jobEnv ? jobVarNames(input.hostEnv) : [])];
   for (const k of passed) {
     const v = input.hostEnv[k];
     if (v !== undefined && !env.has(k) && !special.has(k)) env.set(k, v);

@@ -14,6 +14,7 @@ import { LaunchError } from './errors.js';
 import type { HostFacts, SpecHostFacts } from './host.js';
 import type { UsernsPlan } from './identity.js';
 import type { LaunchInputs } from './inputs.js';
+import { jobLaunch, NO_JOB } from './job-env.js';
 import type { ResolvedLaunchOptions } from './options.js';
 import type { OptionPlan } from './plan.js';
 import { etcFiles } from './spec-etc.js';
@@ -60,6 +61,9 @@ export async function buildSpec(
     );
   }
 
+  // an MPI rank's PMIx directories, /dev/shm and PID namespace (job-env.ts)
+  const job = opts.cleanEnv ? NO_JOB : await jobLaunch(host.env);
+  const noPid = opts.noPid || job.hostPid;
   const args = processArgs(opts.action, opts.args, defaults, opts.image);
   const env = buildEnv({
     imageEnv: defaults.env,
@@ -69,6 +73,7 @@ export async function buildSpec(
     home: homeDest,
     imageHasUser: imageUser !== undefined,
     hostPassthrough: opts.noCompat && !opts.cleanEnv ? 'all' : 'clean',
+    jobEnv: !opts.cleanEnv,
   });
   const terminal = opts.terminal ?? hostSpec.stdinIsTerminal;
 
@@ -83,14 +88,14 @@ export async function buildSpec(
     hostHome: user.home,
     noHome: opts.noHome,
     ttyGid: hostSpec.ttyGid,
-    noPid: opts.noPid,
+    noPid,
     skip: plan.skip,
     allowSetuid: opts.allowSetuid,
     keepPrivs: opts.keepPrivs,
     workdir: input.inputs.workdir,
     scratch: plan.scratch,
     compatPaths: hostSpec.compatPaths,
-    userBinds: plan.userBinds,
+    userBinds: [...job.binds, ...plan.userBinds], // the user's binds go over the job's
     cwd: host.cwd,
     rootfs,
     warn,
@@ -124,7 +129,7 @@ export async function buildSpec(
   spec.mounts = mounts;
   applyNamespaces(spec, {
     net: opts.net,
-    noPid: opts.noPid,
+    noPid,
     rootUserns: opts.userns && user.uid === 0,
     uts: opts.uts || Boolean(opts.hostname),
     innerUid: userns.innerUid,
