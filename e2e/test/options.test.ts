@@ -523,13 +523,7 @@ for (const runtime of RUNTIMES) {
       assert.is(lines(def)[2] === hostUserns, profile === 'root', 'user namespace only rootless');
 
       // --no-pid with --add-caps/--drop-caps (uid != 0: the added ones are also ambient)
-      const a = await run([
-        '--no-pid',
-        '--add-caps',
-        'net_admin',
-        '--drop-caps',
-        'CAP_KILL',
-      ]);
+      const a = await run(['--no-pid', '--add-caps', 'net_admin', '--drop-caps', 'CAP_KILL']);
       assert.is(a.code, 0, a.stderr);
       assert.is.not(lines(a)[0], '1');
       assert.is.not(lines(a)[1], 'sh');

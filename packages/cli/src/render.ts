@@ -38,3 +38,20 @@ export function renderError(io: Io, error: unknown, debug: boolean): void {
 export function warn(io: Io, message: string): void {
   io.stderr.write(`berth: warning: ${message}\n`);
 }
+
+/**
+ * `--dry-run`'s account of where each setting came from, on stderr (stdout holds the
+ * config.json): one line per value from the command line or a variable; every other option
+ * has its default.
+ */
+export function renderSources(
+  io: Io,
+  sources: readonly { flag: string; from: string; value: string | boolean }[],
+): void {
+  for (const s of sources) {
+    const value = typeof s.value === 'boolean' ? '' : ` ${JSON.stringify(s.value)}`;
+    const from = s.from === 'command line' ? 'the command line' : `$${s.from}`;
+    io.stderr.write(`berth: setting: ${s.flag}${value} from ${from}\n`);
+  }
+  io.stderr.write('berth: setting: every other option has its default\n');
+}

@@ -1,9 +1,10 @@
-import type { FlagSpec } from '@berth-oci/launcher';
+import { type FlagSpec, LAUNCH_OPTION_TABLE, optionEnvKeys } from '@berth-oci/launcher';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import yargs from 'yargs';
 import { type ActionArgs, actionCommand, launchOptions } from '../src/commands/action.js';
 import { parseActionArgv } from '../src/fast-path.js';
+import { main } from '../src/main.js';
 import { ACTION_FLAGS, splitAtImage } from '../src/options/flags.js';
 import { captureIo } from './helpers.js';
 
@@ -40,8 +41,8 @@ async function viaYargs(argv: string[]): Promise<ActionArgs> {
 }
 
 /** The launch options and berth's own flags of parsed arguments, comparable with `equal`. */
-function comparable(args: ActionArgs): Record<string, unknown> {
-  const { hostEnv, onWarning, onInfo, ...rest } = launchOptions('exec', args, io);
+function comparable(args: ActionArgs, env: Record<string, string> = {}): Record<string, unknown> {
+  const { hostEnv, onWarning, onInfo, ...rest } = launchOptions('exec', args, { ...io, env });
   return {
     ...rest,
     warnings: typeof onWarning === 'function',
@@ -51,13 +52,13 @@ function comparable(args: ActionArgs): Record<string, unknown> {
   };
 }
 
-async function both(flags: string[]) {
+async function both(flags: string[], env: Record<string, string> = {}) {
   const argv = ['exec', ...flags, IMAGE, ...COMMAND];
   const fast = parseActionArgv(argv);
   assert.ok(fast, `the fast path deferred ${argv.join(' ')}`);
   const full = await viaYargs(argv);
-  const a = comparable(fast.args);
-  const b = comparable(full);
+  const a = comparable(fast.args, env);
+  const b = comparable(full, env);
   assert.equal(a, b, argv.join(' '));
   return a;
 }
@@ -146,6 +147,120 @@ test('the comparison tells flags apart (a test that can fail)', async () => {
   assert.not.equal(await both(['--bind', 'a']), await both(['--mount', 'a']));
   assert.not.equal(await both(['--cpu-shares', '7']), await both(['--blkio-weight', '7']));
   assert.not.equal(await both(['--pid']), await both(['--ipc']));
+});
+
+// Flags from the environment: each option's variables, through both paths.
+
+const ENV_SAMPLE: Record<FlagSpec['kind'], string> = {
+  boolean: 'true',
+  present: '/key.pem',
+  string: 'one',
+  number: '7',
+  list: 'a:b',
+  csv: '/a',
+  env: 'A=1',
+};
+
+for (const f of LAUNCH_OPTION_TABLE) {
+  test(`--${f.flag}: each of its variables sets what the flag sets, on both paths`, async () => {
+    const value = ENV_SAMPLE[f.kind];
+    const flagged = await both(f.kind === 'boolean' ? [`--${f.flag}`] : [`--${f.flag}`, value]);
+    const keys = optionEnvKeys(f);
+    // BERTH_, the first APPTAINER_ and the last SINGULARITY_ name (all, when there are few)
+    const names = keys.length <= 3 ? keys : [keys[0], keys[1], keys.at(-1)];
+    for (const name of names as string[]) {
+      const fromEnv = await both([], { [name]: value });
+      assert.equal(fromEnv, flagged, name);
+    }
+  });
+}
+
+test('env: BERTH_ wins over APPTAINER_, which wins over SINGULARITY_; blank values are unset', async () => {
+  const host = async (env: Record<string, string>) => (await both([], env)).hostname;
+  const all = { BERTH_HOSTNAME: 'b', APPTAINER_HOSTNAME: 'a', SINGULARITY_HOSTNAME: 's' };
+  assert.is(await host(all), 'b');
+  assert.is(await host({ ...all, BERTH_HOSTNAME: ' ' }), 'a');
+  assert.is(await host({ SINGULARITY_HOSTNAME: 's', APPTAINER_HOSTNAME: '' }), 's');
+  assert.is(await host({}), undefined);
+  const binds = async (env: Record<string, string>) => (await both([], env)).binds;
+  assert.equal(await binds({ SINGULARITY_BINDPATH: '/p', SINGULARITY_BIND: '/b' }), ['/b']);
+  assert.equal(await binds({ SINGULARITY_BINDPATH: '/p', APPTAINER_BINDPATH: '/a' }), ['/a']);
+});
+
+test('env: the command line wins; --bind and --mount variables add to it', async () => {
+  const o = await both(['--hostname', 'cli', '--bind', '/c', '--mount', 'src=/m,dst=/m'], {
+    BERTH_HOSTNAME: 'env',
+    SINGULARITY_BIND: '/e1, /e2:/x',
+    BERTH_MOUNT: 'type=bind,src=/n,dst=/n',
+    BERTH_FAKEROOT: 'no',
+  });
+  assert.is(o.hostname, 'cli');
+  assert.equal(o.binds, ['/c', '/e1', '/e2:/x']);
+  assert.equal(o.mounts, ['src=/m,dst=/m', 'type=bind,src=/n,dst=/n']);
+  assert.is(o.fakeroot, false);
+});
+
+test('env: switches take 1/0, true/false, yes/no in any case; lists are comma-separated', async () => {
+  for (const [value, expected] of [
+    ['1', true],
+    ['TRUE', true],
+    ['Yes', true],
+    ['0', false],
+    ['false', false],
+    ['no', false],
+  ] as const)
+    assert.is((await both([], { BERTH_NO_HOME: value })).noHome, expected, value);
+  const o = await both([], {
+    BERTH_SCRATCH: '/a, /b,,',
+    BERTH_ENV: 'A=1,B=x,y',
+    BERTH_ADD_CAPS: 'net_admin, sys_ptrace',
+    SINGULARITY_NOHTTPS: '1',
+    BERTH_PIDS_LIMIT: '-1',
+  });
+  assert.equal(o.scratch, ['/a', '/b']);
+  assert.equal(o.env, ['A=1', 'B=x,y']);
+  assert.equal(o.addCaps, ['net_admin', 'sys_ptrace']);
+  assert.is(o.noHttps, true);
+  assert.equal(o.limits, { pidsLimit: -1 });
+});
+
+test('env: a malformed value exits 255 naming the variable, on both paths', async () => {
+  for (const argv of [
+    ['exec', 'oci:/nonexistent', 'true'],
+    ['exec', '--debug=false', 'oci:/nonexistent', 'true'], // deferred to yargs
+  ]) {
+    for (const [name, value, message] of [
+      ['BERTH_FAKEROOT', 'maybe', 'BERTH_FAKEROOT must be one of 1, 0, true, false, yes, no'],
+      ['SINGULARITY_PIDS_LIMIT', 'lots', 'SINGULARITY_PIDS_LIMIT needs a number'],
+    ] as const) {
+      const t = captureIo({ [name]: value });
+      assert.is(await main(argv, t.io), 255, `${name} ${argv.join(' ')}`);
+      assert.ok(t.err().startsWith(`berth: ${message}, got "${value}"\n`), t.err());
+      assert.match(t.err(), new RegExp(`hint: .*unset ${name}`));
+    }
+  }
+});
+
+test('env: a value the schema refuses is reported by its variable', async () => {
+  const t = captureIo({ APPTAINER_CWD: 'relative' });
+  assert.is(await main(['exec', 'oci:/nonexistent', 'true'], t.io), 255);
+  assert.match(t.err(), /^berth: APPTAINER_CWD \(--cwd\) must be an absolute path\n/);
+});
+
+test("--help names each option's variable, and the precedence", async () => {
+  const t = captureIo();
+  assert.is(await main(['exec', '--help'], t.io), 0);
+  const out = t.out().replace(/\s+/g, ' ');
+  for (const s of [
+    '[env: BERTH_BIND, SINGULARITY_BINDPATH]',
+    '[env: BERTH_FAKEROOT]',
+    '[env: BERTH_NO_HTTPS, SINGULARITY_NOHTTPS]',
+    'BERTH_ wins over APPTAINER_',
+  ])
+    assert.ok(out.includes(s), s);
+  const p = captureIo();
+  assert.is(await main(['pull', '--help'], p.io), 0);
+  assert.ok(p.out().replace(/\s+/g, ' ').includes('[env: BERTH_PLATFORM]'));
 });
 
 test.run();

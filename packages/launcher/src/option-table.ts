@@ -31,6 +31,18 @@ export interface FlagSpec {
    * flag's (`BIND`, `BINDPATH` for `--bind`); see `optionEnvKeys`.
    */
   envNames?: readonly string[];
+  /**
+   * The variable's value is added after the command line's values instead of being ignored when
+   * the flag is given (upstream's `EnvAppendValue`: `--bind`, `--mount`).
+   */
+  envAppend?: boolean;
+  /**
+   * The variable's value is one entry, commas included (`MOUNT`); other list-valued variables
+   * are comma-separated lists.
+   */
+  envWhole?: boolean;
+  /** A boolean set by a variable whose value is not a boolean (any non-empty value sets it). */
+  envPresence?: boolean;
 }
 
 /** A `LaunchOptions` key, or `limits.<key>` for a cgroup limit. */
@@ -132,6 +144,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     group: G_MOUNTS,
     description: 'bind a host path: src[:dst[:ro|rw]], repeatable or comma-separated',
     envNames: ['BIND', 'BINDPATH'],
+    envAppend: true,
   },
   {
     flag: 'mount',
@@ -139,6 +152,8 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'list',
     group: G_MOUNTS,
     description: 'bind a host path: type=bind,src=HOST,dst=CONTAINER[,ro], repeatable',
+    envAppend: true,
+    envWhole: true,
   },
   {
     flag: 'home',
@@ -171,6 +186,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'csv',
     group: G_MOUNTS,
     description: 'an empty scratch directory at this container path, repeatable',
+    envNames: ['SCRATCH', 'SCRATCHDIR'],
   },
   {
     flag: 'cwd',
@@ -180,6 +196,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     group: G_MOUNTS,
     description:
       "initial working directory inside the container (default: the image's WorkingDir, else home)",
+    envNames: ['CWD', 'TARGET_CWD', 'PWD', 'TARGET_PWD'],
   },
   {
     flag: 'no-mount',
@@ -204,6 +221,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     group: G_MOUNTS,
     description:
       'DIR[:ro]: a directory overlay on the root, repeatable (first on top, one writable)',
+    envNames: ['OVERLAY', 'OVERLAYIMAGE'],
   },
   {
     flag: 'writable',
@@ -243,6 +261,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'env',
     group: G_ENV,
     description: 'set container variables: NAME=value[,NAME=value...], repeatable',
+    envNames: [],
   },
   {
     flag: 'env-file',
@@ -281,6 +300,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'boolean',
     group: G_ID,
     description: 'as root, run in a new user namespace (always the case as a user)',
+    envNames: ['USERNS', 'UNSHARE_USERNS'],
   },
   {
     flag: 'keep-privs',
@@ -324,6 +344,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'boolean',
     group: G_NS,
     description: 'a new network namespace; only with --network none (loopback only)',
+    envNames: ['NET', 'UNSHARE_NET'],
   },
   {
     flag: 'network',
@@ -339,7 +360,14 @@ const LAUNCH_SPECS: OptionSpec[] = [
     group: G_NS,
     description: 'the container host name (implies --uts)',
   },
-  { flag: 'uts', key: 'uts', kind: 'boolean', group: G_NS, description: 'a new UTS namespace' },
+  {
+    flag: 'uts',
+    key: 'uts',
+    kind: 'boolean',
+    group: G_NS,
+    description: 'a new UTS namespace',
+    envNames: ['UTS', 'UNSHARE_UTS'],
+  },
   {
     flag: 'dns',
     key: 'dns',
@@ -361,6 +389,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'boolean',
     group: G_NS,
     description: 'redundant: always on',
+    envNames: ['PID', 'UNSHARE_PID'],
   },
   {
     flag: 'ipc',
@@ -369,6 +398,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'boolean',
     group: G_NS,
     description: 'redundant: always on',
+    envNames: ['IPC', 'UNSHARE_IPC'],
   },
   {
     flag: 'device',
@@ -376,6 +406,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'csv',
     group: G_RES,
     description: 'a CDI device: vendor.com/class=name, repeatable or comma-separated',
+    envNames: [],
   },
   {
     flag: 'cdi-dirs',
@@ -383,6 +414,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     kind: 'csv',
     group: G_RES,
     description: 'directories of CDI specs (default: /etc/cdi, /var/run/cdi)',
+    envNames: [],
   },
   {
     flag: 'cpus',
@@ -475,6 +507,7 @@ const LAUNCH_SPECS: OptionSpec[] = [
     group: BERTH_GROUP,
     description:
       'OCI runtime: crun, runc or a path (default: $BERTH_RUNTIME, then crun, then runc)',
+    envNames: [],
   },
   ...IMAGE_SPECS,
   { flag: 'contain', short: ['c'], key: 'contain', kind: 'boolean', ...refused(1, 'Contain') },
@@ -486,15 +519,48 @@ const LAUNCH_SPECS: OptionSpec[] = [
     ...refused(2, 'ContainAll'),
   },
   { flag: 'boot', key: 'boot', kind: 'boolean', ...refused(4, 'Boot') },
-  { flag: 'no-init', key: 'noInit', kind: 'boolean', ...refused(5, 'NoInit') },
-  { flag: 'fusemount', key: 'fusemount', kind: 'list', ...refused(6, 'FuseMount') },
+  {
+    flag: 'no-init',
+    key: 'noInit',
+    kind: 'boolean',
+    envNames: ['NOSHIMINIT'],
+    ...refused(5, 'NoInit'),
+  },
+  {
+    flag: 'fusemount',
+    key: 'fusemount',
+    kind: 'list',
+    envNames: ['FUSESPEC'],
+    ...refused(6, 'FuseMount'),
+  },
   { flag: 'nvccli', key: 'nvccli', kind: 'boolean', ...refused(7, 'NvCCLI') },
   { flag: 'network-args', key: 'networkArgs', kind: 'list', ...refused(8, 'NetworkArgs') },
   { flag: 'netns-path', key: 'netnsPath', kind: 'string', ...refused(9, 'NetnsPath') },
   { flag: 'security', key: 'security', kind: 'list', ...refused(10, 'SecurityOpts') },
-  { flag: 'shell', short: ['s'], key: 'shell', kind: 'string', ...refused(11, 'ShellPath') },
-  { flag: 'pem-path', key: 'keyInfo', kind: 'present', ...refused(12, 'KeyInfo') },
-  { flag: 'passphrase', key: 'keyInfo', kind: 'boolean', ...refused(13, 'KeyInfo') },
+  {
+    flag: 'shell',
+    short: ['s'],
+    key: 'shell',
+    kind: 'string',
+    // not SINGULARITY_SHELL: people set it for upstream's `shell`, and berth refuses the flag
+    envNames: [],
+    ...refused(11, 'ShellPath'),
+  },
+  {
+    flag: 'pem-path',
+    key: 'keyInfo',
+    kind: 'present',
+    envNames: ['ENCRYPTION_PEM_PATH'],
+    ...refused(12, 'KeyInfo'),
+  },
+  {
+    flag: 'passphrase',
+    key: 'keyInfo',
+    kind: 'boolean',
+    envNames: ['ENCRYPTION_PASSPHRASE'],
+    envPresence: true,
+    ...refused(13, 'KeyInfo'),
+  },
   { flag: 'sif-fuse', key: 'sifFuse', kind: 'boolean', ...refused(14, 'SIFFUSE') },
 ];
 

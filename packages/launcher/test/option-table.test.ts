@@ -36,6 +36,18 @@ test('optionEnvKeys: BERTH_<FLAG>, then upstream names under APPTAINER_ and SING
   assert.is(optionEnvKeys(row('no-https'))[0], 'BERTH_NO_HTTPS');
 });
 
+test('optionEnvKeys: upstream names that differ from the flag; berth-only flags have BERTH_ alone', () => {
+  assert.ok(optionEnvKeys(row('overlay')).includes('SINGULARITY_OVERLAYIMAGE'));
+  assert.ok(optionEnvKeys(row('scratch')).includes('APPTAINER_SCRATCHDIR'));
+  assert.ok(optionEnvKeys(row('uts')).includes('SINGULARITY_UNSHARE_UTS'));
+  assert.ok(optionEnvKeys(row('cwd')).includes('SINGULARITY_TARGET_CWD'));
+  assert.ok(optionEnvKeys(row('no-init')).includes('SINGULARITY_NOSHIMINIT'));
+  assert.ok(optionEnvKeys(row('passphrase')).includes('SINGULARITY_ENCRYPTION_PASSPHRASE'));
+  for (const f of ['runtime', 'device', 'cdi-dirs', 'env', 'shell'])
+    assert.equal(optionEnvKeys(row(f)), [`BERTH_${f.toUpperCase().replace(/-/g, '_')}`], f);
+  assert.ok(row('bind').envAppend && row('mount').envAppend && row('mount').envWhole);
+});
+
 test('every flag, alias and key is unique; every key has its schema', () => {
   const spellings = new Set<string>();
   for (const r of LAUNCH_OPTION_TABLE) {

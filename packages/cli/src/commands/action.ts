@@ -8,10 +8,10 @@ import {
 } from '@berth-oci/launcher';
 import type { Argv, CommandModule } from 'yargs';
 import { checkFlagValues } from '../options/check.js';
-import { ACTION_FLAGS, IMAGE_REFERENCE_HELP, yargsOptions } from '../options/flags.js';
-import { optionValues } from '../options/values.js';
+import { ACTION_FLAGS, ENV_HELP, IMAGE_REFERENCE_HELP, yargsOptions } from '../options/flags.js';
+import { resolveOptions } from '../options/values.js';
 import { createProgress } from '../progress.js';
-import { type Io, warn } from '../render.js';
+import { type Io, renderSources, warn } from '../render.js';
 import { launchWithSignals } from '../signals.js';
 
 type Action = 'run' | 'exec' | 'shell';
@@ -23,22 +23,29 @@ export interface ActionArgs {
   [option: string]: unknown;
 }
 
-/** The launcher options of a parsed run/exec/shell command line (not checked yet). */
+/** The launcher options of a parsed run/exec/shell command line and the environment (not checked yet). */
 export function launchOptions(action: Action, argv: ActionArgs, io: Io): LaunchOptions {
+  return launchSettings(action, argv, io).options;
+}
+
+/** `launchOptions`, and where each setting came from (the command line or a variable). */
+function launchSettings(action: Action, argv: ActionArgs, io: Io) {
   const quiet = argv.quiet === true;
-  return {
+  const { options, sources } = resolveOptions(LAUNCH_OPTION_TABLE, argv, io.env);
+  const launch: LaunchOptions = {
     image: argv.image,
     action,
     args: [...(argv.args ?? []), ...(argv['--'] ?? [])].map(String),
-    ...optionValues(LAUNCH_OPTION_TABLE, argv),
+    ...options,
     hostEnv: io.env,
     onWarning: quiet ? undefined : (m) => warn(io, m),
     onInfo: quiet ? undefined : (m) => io.stderr.write(`berth: info: ${m}\n`),
   };
+  return { options: launch, sources };
 }
 
 function actionOptions(y: Argv): Argv<ActionArgs> {
-  return y.options(yargsOptions(ACTION_FLAGS)).parserConfiguration({
+  return y.options(yargsOptions(ACTION_FLAGS, true)).parserConfiguration({
     'populate--': true,
     'boolean-negation': false,
   }) as unknown as Argv<ActionArgs>;
@@ -100,6 +107,7 @@ export function actionCommand(
             "Exit status: the container's, or 128+signal when a signal ended it; 255 when berth itself fails.",
             `Refused as SingularityCE refuses them in OCI mode: ${REFUSED_FLAGS.join(', ')}.`,
             'Cgroup limits need root (rootless cgroups need cgroups v2 with delegation).',
+            ENV_HELP,
           ].join('\n'),
         ) as Argv<ActionArgs>,
     handler: async (argv) => {
@@ -114,11 +122,18 @@ export function actionCommand(
  */
 export async function runAction(action: Action, argv: ActionArgs, io: Io): Promise<number> {
   const quiet = argv.quiet === true;
-  const options = launchOptions(action, argv, io);
-  checkFlagValues(LaunchOptionsSchema, options, LAUNCH_OPTION_TABLE, `see berth ${action} --help`);
+  const { options, sources } = launchSettings(action, argv, io);
+  checkFlagValues(
+    LaunchOptionsSchema,
+    options,
+    LAUNCH_OPTION_TABLE,
+    `see berth ${action} --help`,
+    sources,
+  );
   if (argv['dry-run'] === true) {
     const spec = await dryRun(options);
     io.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
+    if (!quiet) renderSources(io, sources);
     return 0;
   }
   const status = await launchWithSignals({

@@ -26,7 +26,7 @@ export function pullCommand(
     describe: 'fetch an image and unpack it into the cache, so that launches start at once',
     builder: (y) =>
       (y as Argv)
-        .options(yargsOptions(PULL_FLAGS))
+        .options(yargsOptions(PULL_FLAGS, true))
         .parserConfiguration({ 'boolean-negation': false })
         .positional('image', { type: 'string', description: IMAGE_REFERENCE_HELP })
         .usage('berth pull [options] IMAGE\n\nfetch an image and unpack it into the cache')
@@ -43,7 +43,7 @@ export function pullCommand(
     handler: async (argv) => {
       const quiet = argv.quiet === true;
       const options: PullOptions = {
-        ...optionValues(PULL_OPTION_FLAGS, argv),
+        ...optionValues(PULL_OPTION_FLAGS, argv, io.env),
         image: String(argv.image),
         hostEnv: io.env,
         onWarning: quiet ? undefined : (m) => warn(io, m),

@@ -1,6 +1,7 @@
 import type { OptionSpec } from '@berth-oci/launcher';
 import * as v from 'valibot';
 import { CliError } from '../errors.js';
+import type { OptionSource } from './values.js';
 
 /**
  * Checks the options a command line produced against the library's schema, so that a bad
@@ -13,6 +14,7 @@ export function checkFlagValues(
   options: unknown,
   flags: readonly OptionSpec[],
   hint: string,
+  sources: readonly OptionSource[] = [],
 ): void {
   const result = v.safeParse(schema, options);
   if (result.success) return;
@@ -22,7 +24,12 @@ export function checkFlagValues(
     .filter((k) => typeof k === 'string')
     .join('.');
   const flag = flags.find((f) => f.key === key);
-  throw new CliError('ERR_CLI_USAGE', flag ? `--${flag.flag} ${issue.message}` : issue.message, {
+  // a value from a variable is reported by that variable (`SINGULARITY_HOSTNAME (--hostname) ...`)
+  const fromEnv = flag
+    ? sources.findLast((s) => s.flag === `--${flag.flag}` && s.from !== 'command line')
+    : undefined;
+  const name = flag ? (fromEnv ? `${fromEnv.from} (--${flag.flag})` : `--${flag.flag}`) : '';
+  throw new CliError('ERR_CLI_USAGE', flag ? `${name} ${issue.message}` : issue.message, {
     hint,
   });
 }

@@ -4,6 +4,7 @@ import {
   IMAGE_OPTION_TABLE,
   LAUNCH_OPTION_TABLE,
   type OptionSpec,
+  optionEnvKeys,
 } from '@berth-oci/launcher';
 import type { Options } from 'yargs';
 
@@ -48,16 +49,35 @@ export const PULL_FLAGS: readonly FlagSpec[] = [
 /** The other names of a flag (`B` for `bind`, `pwd` for `cwd`). */
 export const aliasesOf = (f: FlagSpec): string[] => [...(f.short ?? []), ...(f.aliases ?? [])];
 
-/** The yargs options of a list of flags. */
-export function yargsOptions(flags: readonly FlagSpec[]): Record<string, Options> {
+/**
+ * The variables of a flag that sets an option, as `--help` names them: `BERTH_<FLAG>`, and
+ * upstream's `SINGULARITY_` names where they differ (`SINGULARITY_NOHTTPS`); the `APPTAINER_`
+ * forms are read too, and said once in the epilog (`ENV_HELP`).
+ */
+export function envHelp(f: FlagSpec): string {
+  const keys = optionEnvKeys(f);
+  const own = keys[0] as string;
+  const upstream = keys.filter(
+    (k) => k.startsWith('SINGULARITY_') && k.slice('SINGULARITY_'.length) !== own.slice(6),
+  );
+  return `[env: ${[own, ...upstream].join(', ')}]`;
+}
+
+/** The `--help` epilog line on variables. */
+export const ENV_HELP =
+  'Each option can be set by its variable ([env: ...]; true/false, 1/0, yes/no for switches, comma-separated lists), or by APPTAINER_<NAME> and SINGULARITY_<NAME> as upstream names it; the command line wins (--bind and --mount add to it); BERTH_ wins over APPTAINER_, which wins over SINGULARITY_.';
+
+/** The yargs options of a list of flags; `withEnv`: name each option's variables. */
+export function yargsOptions(flags: readonly FlagSpec[], withEnv = false): Record<string, Options> {
   const out: Record<string, Options> = {};
   for (const f of flags) {
     const alias = aliasesOf(f);
+    const sets = withEnv && 'key' in f;
     out[f.flag] = {
       ...(alias.length > 0 && { alias }),
       type: f.kind === 'boolean' ? 'boolean' : f.kind === 'number' ? 'number' : 'string',
       ...(f.group !== undefined && { group: f.group }),
-      description: f.description,
+      description: sets ? `${f.description} ${envHelp(f)}` : f.description,
       ...(f.hidden === true && { hidden: true }),
     };
   }

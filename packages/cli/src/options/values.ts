@@ -1,4 +1,5 @@
-import type { OptionKind, OptionSpec } from '@berth-oci/launcher';
+import { type OptionKind, type OptionSpec, optionEnvKeys } from '@berth-oci/launcher';
+import { CliError } from '../errors.js';
 
 /** Splits repeatable, comma-separated `--env` values into entries (a comma inside a value stays with it when no `=` follows). */
 export function splitEnv(values: string[]): string[] {
@@ -42,22 +43,108 @@ function convert(kind: OptionKind, raw: unknown): unknown {
   }
 }
 
+/** Where a setting came from: `command line`, or the variable that gave it. */
+export interface OptionSource {
+  /** The flag (`--bind`). */
+  flag: string;
+  /** `command line`, or a variable name (`SINGULARITY_BIND`). */
+  from: string;
+  /** The value as given. */
+  value: string | boolean;
+}
+
+const TRUE = ['1', 'true', 'yes'];
+const FALSE = ['0', 'false', 'no'];
+
+const splitList = (value: string) =>
+  value
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** The option value of a flag's variable (already known to be non-blank), by the flag's kind. */
+function envValue(f: OptionSpec, name: string, raw: string): unknown {
+  const value = raw.trim();
+  const bad = (what: string) =>
+    new CliError('ERR_CLI_USAGE', `${name} ${what}, got "${raw}"`, {
+      hint: `${name} sets --${f.flag}; fix or unset it (unset ${name})`,
+    });
+  switch (f.kind) {
+    case 'boolean': {
+      if (f.envPresence) return true;
+      const v = value.toLowerCase();
+      if (TRUE.includes(v)) return true;
+      if (FALSE.includes(v)) return false;
+      throw bad('must be one of 1, 0, true, false, yes, no');
+    }
+    case 'present':
+      return true;
+    case 'number': {
+      const n = Number(value);
+      if (Number.isNaN(n)) throw bad('needs a number');
+      return n;
+    }
+    case 'string':
+      return value;
+    case 'list':
+      return f.envWhole ? [value] : splitList(value);
+    case 'csv':
+      return splitList(value);
+    case 'env':
+      return splitEnv([value]);
+  }
+}
+
+/** The first of a flag's variables that is set and not blank: its name and value. */
+export function flagFromEnv(
+  f: OptionSpec,
+  env: Record<string, string | undefined>,
+): [string, string] | undefined {
+  for (const name of optionEnvKeys(f)) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') return [name, value];
+  }
+  return undefined;
+}
+
 /**
- * The options a parsed command line sets: `parsed` holds each flag's values under its long
- * name (as yargs and the fast path leave them; an alias's name is read when the long one is
- * absent). Options left unset are absent; cgroup limits go to `limits`, which is present only
- * when a limit flag was given; flags sharing a boolean key combine with "or".
+ * The options a parsed command line and the environment set, and where each came from.
+ * `parsed` holds each flag's values under its long name (as yargs and the fast path leave
+ * them; an alias's name is read when the long one is absent). A flag not on the command line
+ * is read from the first of its variables that is set (`optionEnvKeys`: `BERTH_<FLAG>`, then
+ * `APPTAINER_`, then `SINGULARITY_` names); the command line wins, but for flags whose
+ * variable adds to it (`envAppend`: `--bind`, `--mount`, as upstream). Options left unset are
+ * absent; cgroup limits go to `limits`, which is present only when a limit flag was given;
+ * flags sharing a boolean key combine with "or". A malformed variable is an `ERR_CLI_USAGE`
+ * naming it.
  */
-export function optionValues(
+export function resolveOptions(
   flags: readonly OptionSpec[],
   parsed: Record<string, unknown>,
-): Record<string, unknown> {
+  env: Record<string, string | undefined> = {},
+): { options: Record<string, unknown>; sources: OptionSource[] } {
   const out: Record<string, unknown> = {};
   const limits: Record<string, unknown> = {};
+  const sources: OptionSource[] = [];
   for (const f of flags) {
     const names = [f.flag, ...(f.aliases ?? []), ...(f.short ?? [])];
     const raw = parsed[names.find((n) => parsed[n] !== undefined) ?? f.flag];
-    const value = convert(f.kind, raw);
+    const given = raw !== undefined && raw !== null;
+    let value = convert(f.kind, raw);
+    if (given)
+      for (const r of Array.isArray(raw) ? raw : [raw])
+        sources.push({
+          flag: `--${f.flag}`,
+          from: 'command line',
+          value: typeof r === 'boolean' ? r : String(r),
+        });
+    const fromEnv = !given || f.envAppend ? flagFromEnv(f, env) : undefined;
+    if (fromEnv) {
+      const [name, text] = fromEnv;
+      const v = envValue(f, name, text);
+      value = given && Array.isArray(value) ? [...value, ...(v as unknown[])] : v;
+      sources.push({ flag: `--${f.flag}`, from: name, value: text });
+    }
     if (value === undefined) continue;
     const inLimits = f.key.startsWith('limits.');
     if (inLimits && (value === false || (Array.isArray(value) && value.length === 0))) continue;
@@ -66,5 +153,14 @@ export function optionValues(
     target[key] = target[key] === true || value;
   }
   if (Object.keys(limits).length > 0) out.limits = limits;
-  return out;
+  return { options: out, sources };
+}
+
+/** The options of `resolveOptions`, without their sources. */
+export function optionValues(
+  flags: readonly OptionSpec[],
+  parsed: Record<string, unknown>,
+  env: Record<string, string | undefined> = {},
+): Record<string, unknown> {
+  return resolveOptions(flags, parsed, env).options;
 }
