@@ -35,8 +35,11 @@ export const OMITTED_HOST_VARS = [
  */
 export const CONTAINER_LIBS_DIR = '/.singularity.d/libs';
 
-/** Prefixes of host variables that set container variables (prefix stripped). */
-export const ENV_PREFIXES = ['SINGULARITYENV_', 'BERTHENV_'];
+/**
+ * Prefixes of host variables that set container variables (prefix stripped), lowest priority
+ * first: `APPTAINERENV_` wins over `SINGULARITYENV_` (as in Apptainer), `BERTHENV_` over both.
+ */
+export const ENV_PREFIXES = ['SINGULARITYENV_', 'APPTAINERENV_', 'BERTHENV_'];
 
 function split(entry: string): [string, string] {
   const i = entry.indexOf('=');
@@ -64,7 +67,7 @@ export interface EnvInput {
 
 /**
  * The container environment, in upstream's order of priority (docs/singularity-compat.md): image `Env`,
- * overridden by the user's variables — `SINGULARITYENV_*`/`BERTHENV_*` from the host, then
+ * overridden by the user's variables — `SINGULARITYENV_*`/`APPTAINERENV_*`/`BERTHENV_*` from the host, then
  * each `--env-file`, then `--env` — and HOME (unless the image declares USER); then host
  * variables not set otherwise (TERM and proxies, or all with `hostPassthrough: 'all'`); PATH
  * (user, else image, else the default) with APPEND_PATH and PREPEND_PATH; LD_LIBRARY_PATH

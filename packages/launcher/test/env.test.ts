@@ -28,6 +28,15 @@ test('image Env first, then BERTHENV_/SINGULARITYENV_, then --env', () => {
   ]);
 });
 
+test('APPTAINERENV_ wins over SINGULARITYENV_, BERTHENV_ over both; none is passed through', () => {
+  const hostEnv = { SINGULARITYENV_X: 's', APPTAINERENV_X: 'a', APPTAINERENV_Y: 'y' };
+  const env = buildEnv({ ...base, hostEnv, hostPassthrough: 'all' });
+  assert.ok(env.includes('X=a') && env.includes('Y=y'), env.join(' '));
+  assert.not.ok(env.some((e) => e.startsWith('APPTAINERENV_')));
+  const berth = buildEnv({ ...base, hostEnv: { ...hostEnv, BERTHENV_X: 'b' } });
+  assert.ok(berth.includes('X=b'));
+});
+
 test('BERTHENV_ wins over SINGULARITYENV_ for the same name', () => {
   const env = buildEnv({ ...base, hostEnv: { SINGULARITYENV_X: '1', BERTHENV_X: '2' } });
   assert.ok(env.includes('X=2'));
