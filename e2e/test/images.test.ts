@@ -572,6 +572,41 @@ for (const profile of PROFILES_HERE) {
   });
 }
 
+test('[root] a full disk during a download is named at once (exit 255, no retries, no half blob); the pull succeeds once there is space', async () => {
+  const dir = path.join(work, 'tiny-cache');
+  await mkdir(dir, { mode: 0o700 });
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', dir]);
+  try {
+    const o = await opts('root', { cacheDir: dir });
+    const ref = `docker://${anon.host}/berth/test:v1`;
+    const started = Date.now();
+    const full = await berth(['pull', '--no-https', ref], o);
+    assert.is(full.code, 255, full.stderr);
+    assert.match(
+      full.stderr,
+      /^berth: cannot write layer \d sha256:[0-9a-f]{64} into the cache directory/m,
+    );
+    assert.ok(full.stderr.includes(`"${dir}"`), `names the cache directory: ${full.stderr}`);
+    assert.match(full.stderr, /no space left on the device; it needs \d+ more bytes/);
+    assert.match(full.stderr, /^hint: free space in/m);
+    assert.not.match(full.stderr, /network|tried \d+ times|cut short/);
+    assert.ok(Date.now() - started < 30_000, 'no backoff');
+    const blobs = await readdir(path.join(dir, 'blobs', 'sha256'));
+    assert.equal(
+      blobs.filter((n) => n.includes('.tmp-')),
+      [],
+      `no half blob is left: ${blobs.join(' ')}`,
+    );
+    await execa('mount', ['-o', 'remount,size=64m', dir]);
+    const ok = await berth(['pull', '--no-https', ref], o);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.is(ok.stdout, `${pushedDigest}\n`);
+    show('root', 'a full cache disk', full.stderr.split('\n')[0]?.slice(7, 60));
+  } finally {
+    await execa('umount', [dir], { reject: false });
+  }
+});
+
 /** The first subordinate uid of `name`. */
 async function firstSubid(name: string): Promise<number> {
   const line = (await readFile('/etc/subuid', 'utf8'))

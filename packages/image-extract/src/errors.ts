@@ -44,3 +44,48 @@ export function parseImageOptions<S extends v.GenericSchema>(
 ): v.InferOutput<S> {
   return parseOptions(schema, input, what, ImageError);
 }
+
+const WRITE_PROBLEMS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EIO: 'an I/O error',
+};
+
+/**
+ * A failure to write into the cache (a full disk, a quota, a read-only file system...): never a
+ * network problem and never retried. `file` is the file being written; the message names the
+ * cache directory it is in (`<cache>/blobs/sha256/<file>` names `<cache>`) and, when known, the
+ * space still needed.
+ */
+export function cacheWriteError(
+  cause: unknown,
+  file: string,
+  what: string,
+  space?: { written: number; size: number },
+): ImageError {
+  const code = (cause as NodeJS.ErrnoException).code ?? '';
+  const parts = file.split('/');
+  const inBlobs = parts.length > 3 && parts.at(-2) === 'sha256' && parts.at(-3) === 'blobs';
+  const dir = parts.slice(0, inBlobs ? -3 : -1).join('/') || '/';
+  const problem = WRITE_PROBLEMS[code] ?? (code || String((cause as Error)?.message ?? cause));
+  const needed =
+    space === undefined
+      ? ''
+      : `; it needs ${space.size - space.written} more bytes (${space.size} in all)`;
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  return new ImageError(
+    'ERR_IMAGE_CACHE',
+    `cannot write ${what} into the cache directory ${q(dir)}: ${problem}${needed}`,
+    {
+      hint: full
+        ? `free space in ${q(dir)}, or use another cache directory (BERTH_CACHEDIR)`
+        : code === 'EROFS'
+          ? 'use a writable cache directory (BERTH_CACHEDIR)'
+          : 'check that the cache directory (BERTH_CACHEDIR) is writable',
+      cause,
+    },
+  );
+}

@@ -50,7 +50,7 @@ export {
 } from './core/index.js';
 export type { ImageErrorCode } from './errors.js';
 export { ImageError } from './errors.js';
-export type { RegistryOptions } from './registry/index.js';
+export type { RegistryOptions, RegistryWait } from './registry/index.js';
 export { RegistryOptionsSchema, TokenCache } from './registry/index.js';
 export type { ResolveOptions } from './resolve.js';
 export { ResolveOptionsSchema, resolveImage } from './resolve.js';

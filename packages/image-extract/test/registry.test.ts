@@ -7,8 +7,13 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as v from 'valibot';
 import { blobCachePath } from '../src/cache/blob-cache.js';
 import { type FetchProgress, fetchImageBlobs } from '../src/cache/fetch-blobs.js';
+import { parseDockerReference } from '../src/core/image-ref.js';
+import { RegistryClient } from '../src/registry/client.js';
+import { type RegistryOptions, RegistryOptionsSchema } from '../src/registry/options.js';
+import type { RegistryWait } from '../src/registry/retry.js';
 import { TokenCache } from '../src/registry/token-cache.js';
 import { type ResolveOptions, resolveImage } from '../src/resolve.js';
 import { unpackImageAtomic } from '../src/unpack/unpack.js';
@@ -557,6 +562,94 @@ test('concurrent fetches download each blob once; a corrupted cached blob is fet
   const rootfs = path.join(tempDir(), 'rootfs');
   await unpackImageAtomic(img, rootfs);
   assert.ok(existsSync(path.join(rootfs, 'hello')));
+});
+
+/** A client of `repo` on the fake registry. */
+function clientOf(repo: string, extra: RegistryOptions = {}): RegistryClient {
+  return new RegistryClient(
+    parseDockerReference(`${reg.host}/${repo}:v1`),
+    v.parse(RegistryOptionsSchema, { noHttps: true, env: {}, retryDelayMs: 1, ...extra }),
+  );
+}
+
+test('a full disk during a download is reported at once, naming where it wrote, never retried', async () => {
+  const pushed = reg.pushImage('full/app', ['v1'], [[{ name: 'big', data: 'x'.repeat(200_000) }]]);
+  const layer = pushed.layers[0] as { digest: string; size: number };
+  const path0 = `/v2/full/app/blobs/${layer.digest}`;
+  // /dev/full: every write fails with ENOSPC
+  const e = await rejects(
+    clientOf('full/app').downloadBlob(layer, '/dev/full', 'layer 1'),
+    'ERR_IMAGE_CACHE',
+    'no space left',
+  );
+  assert.match(e.message, /cache directory "\/dev"/);
+  assert.match(e.message, new RegExp(`layer 1 ${layer.digest}`));
+  assert.match(e.message, new RegExp(`needs ${layer.size} more bytes`));
+  assert.match(e.hint ?? '', /free space/);
+  assert.is(reg.count(path0), 1, 'not retried');
+  // a cache file that cannot be created (a directory stands in its way) is not a network error
+  const dir = tempDir();
+  const blocked = path.join(dir, 'blobs', 'sha256', 'x.tmp-1');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(blocked, { recursive: true });
+  const e2 = await rejects(
+    clientOf('full/app').downloadBlob(layer, blocked, 'layer 1'),
+    'ERR_IMAGE_CACHE',
+    'cannot write',
+  );
+  assert.ok(e2.message.includes(JSON.stringify(dir)), `names the cache root: ${e2.message}`);
+  assert.is(reg.count(path0), 2, 'one request, not retried');
+});
+
+test('long waits are announced: a 429 Retry-After, and a download that stalls before its timeout', async () => {
+  const pushed = reg.pushImage('slow/app', ['v1'], layerFiles);
+  const layer = pushed.layers[1] as { digest: string; size: number };
+  const blobPath = `/v2/slow/app/blobs/${layer.digest}`;
+  reg.hooks.push((_req, res, { path: p, count }) => {
+    if (p.endsWith('/manifests/v1') && count === 1) {
+      res.writeHead(429, { 'retry-after': '1' }).end();
+      return true;
+    }
+    if (p === blobPath && count === 1) {
+      // the headers and half the body, a pause of 1.2 s (the timeout is 1.5 s), then the rest
+      const blob = reg.blobs.get(layer.digest) as Buffer;
+      res.writeHead(200, { 'content-length': String(blob.length) });
+      res.write(blob.subarray(0, 10));
+      setTimeout(() => res.end(blob.subarray(10)), 1200);
+      return true;
+    }
+    return false;
+  });
+  const waits: RegistryWait[] = [];
+  const o = opts({ timeoutMs: 1500, onWait: (e) => waits.push(e) });
+  const started = Date.now();
+  const { rootfs } = await pull(`docker://${reg.host}/slow/app:v1`, o);
+  assert.ok(existsSync(path.join(rootfs, 'hello')));
+  assert.ok(Date.now() - started >= 2000, 'both waits happened');
+  const retry = waits.find((w) => w.kind === 'retry');
+  assert.ok(retry, JSON.stringify(waits));
+  assert.is(retry.kind === 'retry' && retry.retryAfter, true);
+  assert.is(retry.kind === 'retry' && retry.ms, 1000);
+  assert.match(retry.message, /HTTP 429/);
+  assert.match(retry.message, /retrying in 1 s \(retry 1 of 3\)/);
+  assert.ok(retry.message.includes(`${reg.host}/slow/app`), retry.message);
+  const stalled = waits.filter((w) => w.kind === 'stalled');
+  assert.is(stalled.length, 1, JSON.stringify(waits));
+  assert.match(stalled[0]?.message ?? '', /downloading layer 2 sha256:[0-9a-f]{64} from/);
+  assert.match(stalled[0]?.message ?? '', /nothing received for 500 ms; waiting up to 1.5 s/);
+  assert.is(reg.count(blobPath), 1, 'the stalled download was not given up');
+  // quick waits are not announced: a retry after a 1 ms backoff says nothing
+  waits.length = 0;
+  reg.hooks.push((_req, res, { path: p, count }) => {
+    if (p.endsWith('/manifests/v2') && count === 1) {
+      res.writeHead(503).end();
+      return true;
+    }
+    return false;
+  });
+  reg.pushImage('slow/app', ['v2'], layerFiles);
+  await resolveImage(`docker://${reg.host}/slow/app:v2`, opts({ onWait: (e) => waits.push(e) }));
+  assert.equal(waits, []);
 });
 
 test.run();

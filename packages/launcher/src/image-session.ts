@@ -50,11 +50,14 @@ export interface ImageSession {
  * temporary directory, removed by `close()`. On failure nothing is left open.
  */
 export async function openImage(
-  o: ImageOpenOptions,
+  o: ImageOpenOptions & { onWarning?: ((message: string) => void) | undefined },
   hostEnv: Record<string, string | undefined>,
 ): Promise<ImageSession> {
+  const onWarning = o.onWarning;
   const fetchOptions: Omit<FetchOptions, 'onProgress'> = {
     env: hostEnv,
+    // a Retry-After or a stalled download is said, not sat through in silence
+    ...(onWarning && { onWait: (e: { message: string }) => onWarning(e.message) }),
     noHttps: o.noHttps ?? false,
     // one registry token for the manifest and the layers of this image, as before the split
     tokenCache: new TokenCache(),

@@ -81,7 +81,10 @@ export async function prepareBundle(options: PrepareBundleOptions): Promise<Prep
   const plan = await planUserns(user, true, o.onWarning);
   // Resolve and fetch here, as the user and with the network; the worker in the user
   // namespace only unpacks from local blobs.
-  const session = await openImage({ image: o.image }, process.env);
+  const session = await openImage(
+    { image: o.image, ...(o.onWarning && { onWarning: o.onWarning }) },
+    process.env,
+  );
   try {
     await fetchImageBlobs(session.image, session.fetchOptions);
     return await fillBundle(o, bundle, user.uid, plan, session.image);

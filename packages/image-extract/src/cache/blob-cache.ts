@@ -7,7 +7,7 @@ import { digestHex } from '../core/digest.js';
 import type { Descriptor } from '../core/schemas.js';
 import { verifyBlobFile } from '../core/verified-blob.js';
 import { debug } from '../debug.js';
-import { ImageError, q } from '../errors.js';
+import { cacheWriteError, ImageError, q } from '../errors.js';
 import { withCacheLock } from './lock.js';
 
 /** `<cacheDir>/blobs/sha256`: verified blobs, named by digest. */
@@ -85,7 +85,7 @@ export async function storeBlob(cacheDir: string, digest: string, data: Buffer):
     await rename(tmp, final);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    throw cacheWriteError(error, final, `blob ${digest}`, { written: 0, size: data.length });
   }
 }
 

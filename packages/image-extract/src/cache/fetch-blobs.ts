@@ -66,14 +66,18 @@ export async function fetchImageBlobs(
   }
   const cacheDir = image.source.dir;
   const { onProgress, concurrency, ...registryOptions } = o;
-  const client = new RegistryClient(image.ref, registryOptions);
+  // The first failure stops the other downloads (each removes its temporary file) before it is
+  // thrown, so nothing is left half-written behind it.
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  const client = new RegistryClient(image.ref, { ...registryOptions, signal });
   const name = q(formatImageRef(image.ref), 300);
   const stats: FetchStats = { layers, downloaded: 0, bytes: 0 };
   let next = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
       const i = next++;
-      if (i >= layers) return;
+      if (i >= layers || failure !== undefined) return;
       const layer = image.layers[i] as (typeof image.layers)[number];
       const what = `layer ${i + 1}`;
       const base = { layer: i + 1, layers, digest: layer.digest, size: layer.size };
@@ -95,6 +99,18 @@ export async function fetchImageBlobs(
       onProgress?.({ phase: downloaded ? 'downloaded' : 'present', ...base, bytes: layer.size });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, layers) }, worker));
+  let failure: { error: unknown } | undefined;
+  const guarded = async (): Promise<void> => {
+    try {
+      await worker();
+    } catch (error) {
+      if (failure === undefined) {
+        failure = { error };
+        stop.abort(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, layers) }, guarded));
+  if (failure !== undefined) throw failure.error;
   return stats;
 }

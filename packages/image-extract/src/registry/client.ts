@@ -6,7 +6,7 @@ import { bareMediaType } from '../core/media-types.js';
 import type { Descriptor } from '../core/schemas.js';
 import { digestMismatch, sizeMismatch, tooLarge } from '../core/verified-blob.js';
 import { debug } from '../debug.js';
-import { ImageError, q } from '../errors.js';
+import { cacheWriteError, ImageError, q } from '../errors.js';
 import { answerChallenge, authRequired } from './challenge.js';
 import { type Credentials, findCredentials } from './credentials.js';
 import {
@@ -209,7 +209,19 @@ export class RegistryClient {
       }
       const hash = createHash('sha256');
       let total = 0;
-      const fh: FileHandle = await open(file, 'w', 0o600);
+      let written = 0;
+      const blob = `${what} ${desc.digest}`;
+      // A write that fails (a full disk, a quota, a read-only cache) is the cache's problem, not
+      // the network's: reported at once, never retried.
+      const local = (error: unknown) =>
+        cacheWriteError(error, file, blob, { written, size: desc.size });
+      let fh: FileHandle;
+      try {
+        fh = await open(file, 'w', 0o600);
+      } catch (error) {
+        await res.body?.cancel().catch(() => {});
+        throw local(error);
+      }
       try {
         try {
           for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
@@ -219,7 +231,12 @@ export class RegistryClient {
               throw sizeMismatch(desc, what, image, `more than ${desc.size}`);
             }
             hash.update(chunk);
-            await fh.write(chunk);
+            try {
+              await fh.write(chunk);
+            } catch (error) {
+              throw local(error);
+            }
+            written = total;
             onBytes?.(total);
           }
         } catch (error) {
@@ -235,9 +252,13 @@ export class RegistryClient {
         }
         if (total < desc.size)
           throw new Transient(`the download was cut short after ${total} of ${desc.size} bytes`);
-        await fh.sync();
+        await fh.sync().catch((error) => {
+          throw local(error);
+        });
       } finally {
-        await fh.close();
+        await fh.close().catch((error) => {
+          throw local(error);
+        });
       }
       const actual = hash.digest('hex');
       if (actual !== expected) throw digestMismatch(desc, what, image, actual);

@@ -3,4 +3,5 @@
 export { RegistryClient } from './client.js';
 export type { RegistryOptions, ResolvedRegistryOptions } from './options.js';
 export { RegistryOptionsSchema } from './options.js';
+export type { RegistryWait } from './retry.js';
 export { TokenCache } from './token-cache.js';

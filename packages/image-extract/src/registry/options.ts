@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import type { RegistryWait } from './retry.js';
 import { TokenCache } from './token-cache.js';
 
 const fn = <T>() => v.custom<T>((x) => typeof x === 'function', 'must be a function');
@@ -27,6 +28,12 @@ export const RegistryOptionsSchema = v.strictObject({
   signal: v.optional(
     v.custom<AbortSignal>((x) => x instanceof AbortSignal, 'must be an AbortSignal'),
   ),
+  /**
+   * Announces long waits: a retry after a transient failure that waits a second or more (a
+   * 429's `Retry-After`, a backoff), and a request that has received nothing for a third of
+   * `timeoutMs` (at most 10 s) before it times out.
+   */
+  onWait: v.optional(fn<(event: RegistryWait) => void>()),
   /** Tokens to reuse across calls (default: a new cache per call). */
   tokenCache: v.optional(
     v.custom<TokenCache>((x) => x instanceof TokenCache, 'must be a TokenCache'),

@@ -21,6 +21,40 @@ export interface Attempt {
   done(): void;
 }
 
+/**
+ * A long wait of a registry request, announced so that a silent pause is never a mystery:
+ * `retry` before each retry (after a transient failure; `retryAfter` when the server's
+ * `Retry-After` set the delay), `stalled` when a request has received nothing for a while (it
+ * is given up at `timeoutMs`). `message` says it in a sentence, for display.
+ */
+export type RegistryWait =
+  | {
+      kind: 'retry';
+      /** What is being fetched (`downloading layer 2 sha256:...`). */
+      what: string;
+      /** `host/repository`. */
+      registry: string;
+      /** The failure that is retried (`HTTP 429`, `cannot connect to ...`). */
+      reason: string;
+      /** How long berth waits before the retry. */
+      ms: number;
+      retryAfter: boolean;
+      /** 1-based number of this retry, of `retries`. */
+      retry: number;
+      retries: number;
+      message: string;
+    }
+  | {
+      kind: 'stalled';
+      what: string;
+      registry: string;
+      /** How long nothing has arrived. */
+      silentMs: number;
+      /** When the request is given up (then retried, if retries are left). */
+      timeoutMs: number;
+      message: string;
+    };
+
 /** How a client retries: its names for messages, the caller's signal and the limits. */
 export interface RetryPolicy {
   /** `host/repository`, for messages. */
@@ -30,14 +64,33 @@ export interface RetryPolicy {
   retries: number;
   retryDelayMs: number;
   timeoutMs: number;
+  /** Announces long waits. */
+  onWait?: ((event: RegistryWait) => void) | undefined;
 }
 
-function startAttempt(p: RetryPolicy): Attempt {
+/** Waits from this long on are announced as `retry` events. */
+const ANNOUNCE_RETRY_MS = 1000;
+
+/** A human duration: `500 ms`, `2 s`, `1.5 s`. */
+export function formatWait(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  return `${s < 10 ? Number(s.toFixed(1)) : Math.round(s)} s`;
+}
+
+/** When a silent request is announced as stalled: a third of the timeout, at most 10 s. */
+export function stallNoticeMs(timeoutMs: number): number {
+  return Math.max(1, Math.min(10_000, Math.floor(timeoutMs / 3)));
+}
+
+function startAttempt(p: RetryPolicy, what: string): Attempt {
   const ctl = new AbortController();
   const outer = p.signal;
   const onAbort = () => ctl.abort(outer?.reason);
   outer?.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
+  let notice: NodeJS.Timeout | undefined;
+  const noticeMs = stallNoticeMs(p.timeoutMs);
   const arm = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(
@@ -45,6 +98,20 @@ function startAttempt(p: RetryPolicy): Attempt {
       p.timeoutMs,
     );
     timer.unref();
+    if (p.onWait && noticeMs < p.timeoutMs) {
+      if (notice) clearTimeout(notice);
+      notice = setTimeout(() => {
+        p.onWait?.({
+          kind: 'stalled',
+          what,
+          registry: p.name,
+          silentMs: noticeMs,
+          timeoutMs: p.timeoutMs,
+          message: `${what} from ${p.name}: nothing received for ${formatWait(noticeMs)}; waiting up to ${formatWait(p.timeoutMs)} before giving up on this try`,
+        });
+      }, noticeMs);
+      notice.unref();
+    }
   };
   arm();
   return {
@@ -52,6 +119,7 @@ function startAttempt(p: RetryPolicy): Attempt {
     touch: arm,
     done: () => {
       if (timer) clearTimeout(timer);
+      if (notice) clearTimeout(notice);
       outer?.removeEventListener('abort', onAbort);
     },
   };
@@ -68,7 +136,7 @@ export async function withRetries<T>(
   op: (attempt: Attempt) => Promise<T>,
 ): Promise<T> {
   for (let n = 0; ; n++) {
-    const attempt = startAttempt(p);
+    const attempt = startAttempt(p, what);
     try {
       return await op(attempt);
     } catch (error) {
@@ -97,6 +165,23 @@ export async function withRetries<T>(
       const delay =
         transient.retryAfterMs ?? p.retryDelayMs * 2 ** n * (0.75 + Math.random() * 0.5);
       debug('%s: %s; retry %d in %d ms', what, transient.message, n + 1, Math.round(delay));
+      attempt.done();
+      if (p.onWait && delay >= ANNOUNCE_RETRY_MS) {
+        const retryAfter = transient.retryAfterMs !== undefined;
+        p.onWait({
+          kind: 'retry',
+          what,
+          registry: p.name,
+          reason: transient.message,
+          ms: delay,
+          retryAfter,
+          retry: n + 1,
+          retries: p.retries,
+          message: `${what} from ${p.name}: ${transient.message}; ${
+            retryAfter ? 'the registry asks to wait, so ' : ''
+          }retrying in ${formatWait(delay)} (retry ${n + 1} of ${p.retries})`,
+        });
+      }
       await sleep(delay, undefined, { signal: p.signal });
     } finally {
       attempt.done();
