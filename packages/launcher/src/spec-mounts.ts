@@ -58,7 +58,10 @@ export async function containerMounts(input: MountsInput): Promise<Mount[]> {
         `can only bind /dev when using crun as the OCI runtime; using ${input.runtime}, so a minimal /dev`,
       );
   }
-  const homeSource = input.customHome?.source ?? (input.noCompat ? input.hostHome : undefined);
+  // native (--no-compat): a lone `--home DIR` is the host's DIR, bound at the same path
+  const homeSource =
+    input.customHome?.source ??
+    (input.noCompat ? (input.customHome?.destination ?? input.hostHome) : undefined);
   const mounts: Mount[] = defaultMounts({
     // in a user namespace (--userns as root) sysfs cannot be mounted: bind it as a user does
     hostRoot: input.hostRoot && !input.userns,
