@@ -9,6 +9,7 @@ import { debug } from '../debug.js';
 import { cacheWriteError, ImageError, q } from '../errors.js';
 import { answerChallenge, authRequired } from './challenge.js';
 import { type Credentials, findCredentials } from './credentials.js';
+import { isLoopbackRegistry } from './loopback.js';
 import {
   errorText,
   type HttpContext,
@@ -49,7 +50,9 @@ export class RegistryClient {
     readonly ref: DockerRef,
     private readonly o: ResolvedRegistryOptions,
   ) {
-    this.origin = registryOrigin(ref.registry, o.noHttps);
+    // plain HTTP with noHttps, or to a registry on loopback (as Docker does); only noHttps lets
+    // a token server or a redirect elsewhere be plain HTTP too
+    this.origin = registryOrigin(ref.registry, o.noHttps || isLoopbackRegistry(ref.registry));
     this.name = `${ref.registry}/${ref.repository}`;
     this.env = o.env ?? process.env;
     this.http = { name: this.name, fetch: o.fetch ?? fetch, signal: o.signal, noHttps: o.noHttps };
