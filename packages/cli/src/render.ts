@@ -41,17 +41,19 @@ export function warn(io: Io, message: string): void {
 
 /**
  * `--dry-run`'s account of where each setting came from, on stderr (stdout holds the
- * config.json): one line per value from the command line or a variable; every other option
- * has its default.
+ * config.json): one line per value from the command line or a variable, one per directive of
+ * the site configuration that is not a default (`site`); every other option has its default.
  */
 export function renderSources(
   io: Io,
   sources: readonly { flag: string; from: string; value: string | boolean }[],
+  site: readonly string[] = [],
 ): void {
   for (const s of sources) {
     const value = typeof s.value === 'boolean' ? '' : ` ${JSON.stringify(s.value)}`;
     const from = s.from === 'command line' ? 'the command line' : `$${s.from}`;
     io.stderr.write(`berth: setting: ${s.flag}${value} from ${from}\n`);
   }
+  for (const d of site) io.stderr.write(`berth: setting: ${d} from the site configuration\n`);
   io.stderr.write('berth: setting: every other option has its default\n');
 }

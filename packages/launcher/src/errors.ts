@@ -18,6 +18,7 @@ export type LaunchErrorCode =
   | 'ERR_LAUNCH_CDI'
   | 'ERR_LAUNCH_CGROUPS'
   | 'ERR_LAUNCH_SETGROUPS'
-  | 'ERR_LAUNCH_BUNDLE';
+  | 'ERR_LAUNCH_BUNDLE'
+  | 'ERR_LAUNCH_SITE_CONFIG';
 
 export class LaunchError extends defineBerthError<LaunchErrorCode>('LaunchError') {}

@@ -47,3 +47,14 @@ export {
   PullOptionsSchema,
   pull,
 } from './pull.js';
+export type { SiteConfig, SiteConfigInput } from './site-config.js';
+export {
+  DEFAULT_SITE_CONFIG,
+  describeSiteConfig,
+  loadSiteConfig,
+  parseSiteConfig,
+  readSiteConfig,
+  SITE_CONFIG_PATH,
+  SITE_DIRECTIVES,
+  SiteConfigSchema,
+} from './site-config.js';

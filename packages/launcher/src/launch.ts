@@ -31,6 +31,7 @@ import { type LaunchOptions, LaunchOptionsSchema, type ResolvedLaunchOptions } f
 import { OVERLAY_UNSAFE } from './overlay.js';
 import { imageNotes, type Note, planHost, planOptions, wantsRoot } from './plan.js';
 import { ensureRootfs } from './rootfs.js';
+import { loadSiteConfig } from './site-config.js';
 import { buildSpec } from './spec.js';
 
 /** A container started by `start()`. */
@@ -250,20 +251,26 @@ async function prepare(
   const env = opts.hostEnv ?? process.env;
   const cwd = process.cwd();
 
-  // Options that need no image: parse and check them first, so mistakes fail fast.
-  const plan = planOptions(opts, cwd);
+  // The site configuration, then the options that need no image: checked first, to fail fast.
+  const site = await loadSiteConfig(opts.siteConfig, process.geteuid?.() ?? 0);
+  for (const w of site.warnings) warn(w);
+  const plan = planOptions(opts, cwd, site.config);
   notify(plan.notes);
   const inputs = await readInputs(opts, cwd, env);
   checkpoint();
   const host = await probeHost({ runtime: opts.runtime, env, cwd });
   checkRuntimeOptions(opts, host.runtime);
   notify(
-    planHost(opts, {
-      uid: host.user.uid,
-      layout: host.layout,
-      runtime: host.runtime,
-      limited: inputs.resources !== undefined,
-    }),
+    planHost(
+      opts,
+      {
+        uid: host.user.uid,
+        layout: host.layout,
+        runtime: host.runtime,
+        limited: inputs.resources !== undefined,
+      },
+      site.config,
+    ),
   );
   checkpoint();
 

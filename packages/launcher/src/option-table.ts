@@ -509,6 +509,14 @@ const LAUNCH_SPECS: OptionSpec[] = [
       'OCI runtime: crun, runc or a path (default: $BERTH_RUNTIME, then crun, then runc)',
     envNames: [],
   },
+  {
+    flag: 'site-config',
+    key: 'siteConfig',
+    kind: 'string',
+    group: BERTH_GROUP,
+    description: 'root only: the site configuration file (default: /etc/berth/berth.conf)',
+    envNames: [],
+  },
   ...IMAGE_SPECS,
   { flag: 'contain', short: ['c'], key: 'contain', kind: 'boolean', ...refused(1, 'Contain') },
   {

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { AbortSignalSchema, StdioSchema } from './io-options.js';
+import { SiteConfigOptionSchema } from './site-config.js';
 
 const EnvPair = v.pipe(v.string(), v.regex(/^[^=\0]+=/, 'entries must look like NAME=value'));
 
@@ -169,6 +170,11 @@ export const LaunchOptionsSchema = strictOptions({
   shell: v.optional(v.string()),
   keyInfo: Flag,
   sifFuse: Flag,
+  /**
+   * The site configuration (default: /etc/berth/berth.conf, `SITE_CONFIG_PATH`): another file,
+   * which only root may give (`--site-config`), or a parsed configuration (`SiteConfigSchema`).
+   */
+  siteConfig: v.optional(SiteConfigOptionSchema),
   /** `crun`, `runc` or a path; default `$BERTH_RUNTIME`, then crun, then runc. */
   runtime: v.optional(v.string()),
   /** Host environment the launch reads (`BERTHENV_*`, TERM, proxies); default `process.env`. */

@@ -18,6 +18,7 @@ import { resolvConfFromDns } from './check-options.js';
 import { LaunchError } from './errors.js';
 import { NO_COMPAT_BIND_PATHS } from './host.js';
 import type { ResolvedLaunchOptions } from './options.js';
+import { DEFAULT_SITE_CONFIG, type SiteConfig, siteSetting } from './site-config.js';
 
 /** A message for the user: a warning (`onWarning`) or information (`onInfo`). */
 export interface Note {
@@ -33,33 +34,99 @@ export interface OptionPlan {
   skip: Set<string>;
   customHome: HomeSpec | undefined;
   scratch: string[];
-  /** `--bind` and `--mount`, in that order. */
+  /** The site's `bind path` entries (less those `--no-mount` leaves out), `--bind`, `--mount`. */
   userBinds: BindSpec[];
+  /** Whether /etc/passwd and /etc/group are generated (the site's `config passwd`/`group`). */
+  etcPasswd: boolean;
+  etcGroup: boolean;
   notes: Note[];
 }
 
-/** Parses the options that need no image and no host, so that mistakes fail fast. */
-export function planOptions(opts: ResolvedLaunchOptions, cwd: string): OptionPlan {
+/**
+ * Parses the options that need no image and no host, so that mistakes fail fast, and applies
+ * the site configuration: its refusals (`mount dev = no`, `mount devpts = no`, user binds under
+ * `user bind control = no`), the default mounts it leaves out, and its binds.
+ */
+export function planOptions(
+  opts: ResolvedLaunchOptions,
+  cwd: string,
+  site: SiteConfig = DEFAULT_SITE_CONFIG,
+): OptionPlan {
+  checkSite(opts, site);
   const notes: Note[] = [];
   const warn = (message: string) => notes.push({ level: 'warning', message });
   const resolvConf =
     opts.dns !== undefined && opts.dns !== '' ? resolvConfFromDns(opts.dns) : undefined;
   const noMount = parseNoMount(opts.noMount);
   for (const u of noMount.unknown) warn(`--no-mount ${u} is not a mount berth knows, ignoring it`);
-  const honouredPaths = ['/etc/resolv.conf', ...(opts.noCompat ? NO_COMPAT_BIND_PATHS : [])];
+  const siteBinds = parseBindSpecs(site.bindPaths);
+  const honouredPaths = [
+    '/etc/resolv.conf',
+    ...(opts.noCompat ? NO_COMPAT_BIND_PATHS : []),
+    ...siteBinds.map((b) => b.destination),
+  ];
   for (const n of noMount.names) {
     if (n.startsWith('/') && !honouredPaths.includes(n))
       warn(`--no-mount ${n} is not supported in OCI mode, ignoring it`);
     if (n === 'cwd' && !opts.noCompat) warn('--no-mount cwd has an effect only with --no-compat');
   }
+  const skip = new Set(noMount.names);
+  const siteSkips: [boolean, string][] = [
+    [site.mountHome, 'home'],
+    [site.mountTmp, 'tmp'],
+    [site.mountProc, 'proc'],
+    [site.mountSys, 'sys'],
+    [site.configResolvConf, '/etc/resolv.conf'],
+  ];
+  for (const [on, name] of siteSkips) if (!on) skip.add(name);
+  const customHome = opts.home !== undefined ? parseHomeSpec(opts.home, cwd) : undefined;
+  if (!site.userBindControl && customHome?.source !== undefined)
+    throw userBindsRefused(site, `--home ${opts.home}`);
   return {
     resolvConf,
-    skip: new Set(noMount.names),
-    customHome: opts.home !== undefined ? parseHomeSpec(opts.home, cwd) : undefined,
+    skip,
+    customHome,
     scratch: parseScratchDirs(opts.scratch),
-    userBinds: [...parseBindSpecs(opts.binds), ...parseMountSpecs(opts.mounts)],
+    userBinds: [
+      ...(skip.has('bind-paths') ? [] : siteBinds.filter((b) => !skip.has(b.destination))),
+      ...parseBindSpecs(opts.binds),
+      ...parseMountSpecs(opts.mounts),
+    ],
+    etcPasswd: site.configPasswd,
+    etcGroup: site.configGroup,
     notes,
   };
+}
+
+const userBindsRefused = (site: SiteConfig, what: string) =>
+  new LaunchError(
+    'ERR_LAUNCH_SITE_CONFIG',
+    `user binds are disabled by ${siteSetting(site, 'userBindControl', 'no')}: ${what} is refused`,
+    {
+      hint: 'drop --bind, --mount and --home SRC:DST (and their BERTH_/SINGULARITY_ variables); the site decides what is bound',
+    },
+  );
+
+/** The site configuration's refusals, as upstream's OCI mode refuses them. */
+function checkSite(opts: ResolvedLaunchOptions, site: SiteConfig): void {
+  for (const [key, what] of [
+    ['mountDev', '/dev'],
+    ['mountDevpts', '/dev/pts'],
+  ] as const) {
+    if (site[key] === false || site[key] === 'no')
+      throw new LaunchError(
+        'ERR_LAUNCH_SITE_CONFIG',
+        `a container needs ${what} mounted, but ${siteSetting(site, key, 'no')}`,
+        { hint: `the site's administrators must remove that line (or set it to yes)` },
+      );
+  }
+  if (!site.userBindControl) {
+    const given = [
+      ...opts.binds.map((b) => `--bind ${b}`),
+      ...opts.mounts.map((m) => `--mount ${m}`),
+    ];
+    if (given.length > 0) throw userBindsRefused(site, given.join(', '));
+  }
 }
 
 /**
@@ -69,8 +136,15 @@ export function planOptions(opts: ResolvedLaunchOptions, cwd: string): OptionPla
 export function planHost(
   opts: ResolvedLaunchOptions,
   host: { uid: number; layout: string; runtime: Runtime; limited: boolean },
+  site: SiteConfig = DEFAULT_SITE_CONFIG,
 ): Note[] {
   if (host.limited) checkCgroupSupport({ uid: host.uid, layout: host.layout });
+  if (!site.mountProc && host.runtime.name === 'runc')
+    throw new LaunchError(
+      'ERR_LAUNCH_SITE_CONFIG',
+      `runtime runc (${host.runtime.path}) needs /proc in the container, but ${siteSetting(site, 'mountProc', 'no')}`,
+      { hint: 'use crun: --runtime crun (or the administrators set mount proc = yes)' },
+    );
   if (opts.noSetgroups && host.runtime.name !== 'crun') {
     throw new LaunchError(
       'ERR_LAUNCH_SETGROUPS',

@@ -17,6 +17,9 @@ export interface EtcInput {
   /** resolv.conf from `--dns`, else the host's (undefined when unreadable). */
   resolvConf: string | Buffer | undefined;
   fromDns: boolean;
+  /** Generate passwd and group (the site's `config passwd`, `config group`; default true). */
+  passwd?: boolean;
+  group?: boolean;
   /** The image declares a USER: its passwd and group are left alone. */
   imageHasUser: boolean;
   user: HostUser;
@@ -59,12 +62,14 @@ export async function etcFiles(
   const imagePasswd = await readEtc('/etc/passwd');
   const imageGroup = await readEtc('/etc/group');
   const { user, uid, gid } = input;
-  if (imagePasswd === undefined) {
+  if (input.passwd === false) {
+    // the site's `config passwd = no`: the image's own
+  } else if (imagePasswd === undefined) {
     input.warn('the image has no /etc/passwd; not adding your user to it');
   } else if (imagePasswd !== null) {
     bind('passwd', generatePasswd(imagePasswd, input.hostPasswd, user, uid, input.homeDest));
   }
-  if (imageGroup !== undefined && imageGroup !== null) {
+  if (input.group !== false && imageGroup !== undefined && imageGroup !== null) {
     const name = gid === 0 ? 'root' : user.groupName;
     bind('group', generateGroup(imageGroup, name, gid, uid === 0 ? 'root' : user.name));
   }

@@ -152,6 +152,8 @@ export async function buildSpec(
     bundle,
     rootfs,
     skipResolvConf: plan.skip.has('/etc/resolv.conf'),
+    passwd: plan.etcPasswd,
+    group: plan.etcGroup,
     resolvConf: plan.resolvConf ?? hostSpec.resolvConf,
     fromDns: plan.resolvConf !== undefined,
     imageHasUser: imageUser !== undefined,

@@ -1,9 +1,11 @@
 import {
+  describeSiteConfig,
   dryRun,
   LAUNCH_OPTION_TABLE,
   type LaunchOptions,
   LaunchOptionsSchema,
   type LaunchProgress,
+  loadSiteConfig,
   REFUSED_FLAGS,
 } from '@berth-oci/launcher';
 import type { Argv, CommandModule } from 'yargs';
@@ -133,9 +135,13 @@ export async function runAction(action: Action, argv: ActionArgs, io: Io): Promi
   if (argv['dry-run'] === true) {
     const spec = await dryRun(options);
     io.stdout.write(`${JSON.stringify(spec, null, 2)}\n`);
-    if (!quiet) renderSources(io, sources);
+    if (!quiet) {
+      const site = await loadSiteConfig(options.siteConfig, process.geteuid?.() ?? 0);
+      renderSources(io, sources, describeSiteConfig(site.config));
+    }
     return 0;
   }
+  if (argv.verbose === true && !quiet) renderSources(io, sources); // -v: where each setting came from
   const status = await launchWithSignals({
     ...options,
     onProgress: progressPrinter(io, quiet),
