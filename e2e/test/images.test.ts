@@ -5,6 +5,7 @@
  * launches unpack once, a killed unpack is recovered), --disable-cache, berth pull and
  * berth cache — as root and as the unprivileged user.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -606,6 +607,71 @@ test('[root] a full disk during a download is named at once (exit 255, no retrie
     await execa('umount', [dir], { reject: false });
   }
 });
+
+const DEEP = 1000;
+const deepName = (i: number) => `nested-directory-${String(i).padStart(4, '0')}`;
+let deepTag: string | undefined;
+/**
+ * The umoci image plus a layer made by GNU tar from a tree of 1,000 nested directories (paths of
+ * about 22 kB, far beyond PATH_MAX), added with `umoci raw add-layer`.
+ */
+async function deepImage(): Promise<string> {
+  const layout = await umociImage();
+  if (deepTag) return layout;
+  const src = path.join(work, 'deep-src');
+  await mkdir(src);
+  // made with relative steps: no absolute path this long can be passed to the kernel
+  const cwd = process.cwd();
+  process.chdir(src);
+  try {
+    for (let i = 0; i < DEEP; i++) {
+      mkdirSync(deepName(i));
+      process.chdir(deepName(i));
+    }
+    writeFileSync('leaf', 'at the bottom\n');
+  } finally {
+    process.chdir(cwd);
+  }
+  await writeFile(path.join(src, 'marker'), 'deep image\n');
+  const tar = path.join(work, 'deep.tar');
+  await execa('tar', ['-C', src, '--numeric-owner', '--owner=0', '--group=0', '-cf', tar, '.']);
+  await execa('rm', ['-rf', src]);
+  await execa('umoci', ['raw', 'add-layer', '--image', `${layout}:t`, '--tag', 'deep', tar]);
+  await execa('chmod', ['-R', 'a+rX', layout]);
+  deepTag = 'deep';
+  return layout;
+}
+
+for (const profile of PROFILES_HERE) {
+  test(`[${profile}] a layer with 1,000 nested directories (GNU tar, paths beyond PATH_MAX) unpacks; cache clean removes it`, async () => {
+    const layout = await deepImage();
+    const cacheDir = await freshCache(profile);
+    const o = await opts(profile, { cacheDir });
+    try {
+      const r = await berth(['exec', `oci:${layout}:deep`, '/bin/busybox', 'cat', '/marker'], o);
+      assert.is(r.code, 0, r.stderr);
+      assert.is(r.stdout, 'deep image\n');
+      const { done } = await trees(cacheDir);
+      assert.is(done.length, 1);
+      // GNU find walks the cached tree with relative paths: every level and the leaf are there
+      const tree = path.join(cacheDir, 'rootfs', done[0] as string);
+      const found = await execa('find', ['.', '-name', 'leaf', '-execdir', 'cat', '{}', ';'], {
+        cwd: tree,
+      });
+      assert.is(found.stdout, 'at the bottom');
+      const dirs = await execa('sh', ['-c', `find . -name 'nested-directory-*' -type d | wc -l`], {
+        cwd: tree,
+      });
+      assert.is(dirs.stdout.trim(), String(DEEP));
+      const clean = await berth(['cache', 'clean', '--all'], o);
+      assert.is(clean.code, 0, clean.stderr);
+      assert.equal(await readdir(cacheDir), [], 'the deep tree is gone');
+      show(profile, '1,000 nested directories');
+    } finally {
+      await execa('rm', ['-rf', cacheDir]);
+    }
+  });
+}
 
 /** The first subordinate uid of `name`. */
 async function firstSubid(name: string): Promise<number> {

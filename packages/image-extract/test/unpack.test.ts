@@ -13,6 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ResolvedImage } from '../src/core/resolved-image.js';
 import { resolveImage } from '../src/resolve.js';
+import { removeTree } from '../src/unpack/remove-tree.js';
 import { type UnpackProgress, unpackImage, unpackImageAtomic } from '../src/unpack/unpack.js';
 import { rejects } from './helpers/expect.js';
 import { type LayerDesc, Layout, MT, sha256, tempDir } from './helpers/layout.js';
@@ -490,6 +491,75 @@ test('options are validated', async () => {
   const img = await image([[{ name: 'f', data: 'x' }]]);
   await rejects(unpackImage(img, dest(), { owner: 'root' as never }), 'ERR_INVALID_OPTIONS');
   await rejects(unpackImage({} as ResolvedImage, dest()), 'ERR_INVALID_OPTIONS');
+});
+
+/** Runs `sh -c script` in `dir` (GNU find and friends walk deep trees with relative paths). */
+const sh = (dir: string, script: string) =>
+  execFileSync('sh', ['-c', script], { cwd: dir, encoding: 'utf8' });
+
+test('a layer with 1,000 nested directories (paths far beyond PATH_MAX) unpacks, layers over it apply, and the tree is removed', async () => {
+  const comps = Array.from({ length: 1000 }, (_, i) => `dir-${String(i).padStart(4, '0')}`);
+  const at = (n: number) => comps.slice(0, n).join('/');
+  const deep = at(1000);
+  assert.ok(Buffer.byteLength(deep) > 8000, 'longer than PATH_MAX, twice');
+  const first: TarSpec[] = comps.map((_, i) => ({
+    name: `${at(i + 1)}/`,
+    type: 'dir',
+    mode: i === 999 ? 0o555 : 0o755,
+    mtime: 1_000_000 + i,
+  }));
+  first.push(
+    { name: `${deep}/leaf`, data: 'at the bottom\n', mode: 0o640 },
+    { name: `${deep}/link`, type: 'symlink', linkname: 'leaf' },
+    { name: `${deep}/hard`, type: 'link', linkname: `${deep}/leaf` },
+    { name: `${deep}/gone`, data: 'whited out later\n' },
+    // an absolute symlink deep down; a later entry through it must land inside the rootfs
+    { name: `${at(600)}/to-root`, type: 'symlink', linkname: '/' },
+    { name: `${at(700)}/sub/`, type: 'dir' },
+    { name: `${at(700)}/sub/old`, data: 'removed with its directory\n' },
+  );
+  const second: TarSpec[] = [
+    { name: `${deep}/.wh.gone`, data: '' },
+    { name: `${at(600)}/to-root/escaped`, data: 'inside\n' },
+    // a directory 700 deep replaced by a file: its subtree is removed
+    { name: `${at(700)}`, data: 'now a file\n' },
+    { name: `${at(300)}/.wh..wh..opq`, data: '' },
+    { name: `${at(300)}/fresh`, data: 'after the opaque whiteout\n' },
+  ];
+  const img = await image([first, [...second.slice(0, 3)], second.slice(3)]);
+  const root = dest();
+  const stats = await unpackImage(img, root);
+  assert.is(stats.directories, 1000 + 1);
+  // the opaque whiteout at depth 300 cleared everything below it from the lower layers
+  assert.is(sh(root, `cd ${at(300).split('/').slice(0, 100).join('/')} && ls`).trim(), 'dir-0100');
+  const found = sh(root, 'find . -name fresh -o -name leaf | sort');
+  assert.is(found, `./${at(300)}/fresh\n`);
+  assert.is(readFileSync(path.join(root, 'escaped'), 'utf8'), 'inside\n');
+
+  // the same bottom, with nothing removed above it: every kind of entry, modes and mtimes
+  const whole = await image([first, [{ name: `${deep}/.wh.gone`, data: '' }]]);
+  const r2 = dest();
+  await unpackImage(whole, r2);
+  const bottom = sh(
+    r2,
+    `find . -path '*/dir-0999/*' -printf '%f %y %m %n %l\\n' | sort; find . -name dir-0999 -printf '%m %T@\\n'`,
+  );
+  assert.is(
+    bottom,
+    ['hard f 640 2 ', 'leaf f 640 2 ', 'link l 777 1 leaf', '555 1000999.0000000000', ''].join(
+      '\n',
+    ),
+  );
+  assert.is(sh(r2, 'find . -name leaf -execdir cat {} \\;'), 'at the bottom\n');
+
+  // removeTree (cache clean, a failed unpack) handles it, read-only directory included
+  await removeTree(r2);
+  assert.not.ok(existsSync(r2));
+  // a failed atomic unpack of a deep tree leaves nothing
+  const broken = await image([first, [{ name: `${deep}/x`, type: 'link', linkname: 'nowhere' }]]);
+  const r3 = dest();
+  await rejects(unpackImageAtomic(broken, r3), 'ERR_IMAGE_LAYER_INVALID');
+  assert.equal(readdirSync(path.dirname(r3)), []);
 });
 
 test.run();

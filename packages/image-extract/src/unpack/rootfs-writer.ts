@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmdirSync,
   rmSync,
   type Stats,
   symlinkSync,
@@ -21,6 +22,7 @@ import {
 } from 'node:fs';
 import { isBerthError } from '@berth-oci/errors';
 import { ImageError, q } from '../errors.js';
+import { LongPaths } from './long-paths.js';
 import type { TarEntry, TarHandler } from './tar-reader.js';
 
 /** Maps an image uid/gid to the host ids to chown to; null means leave the owner alone. */
@@ -130,6 +132,8 @@ export class RootfsWriter implements TarHandler {
   private xattrs = 0;
   private aufsMeta = 0;
   private entryName = '';
+  /** Path strings for keys, also for paths longer than PATH_MAX (deeply nested layers). */
+  private readonly paths: LongPaths;
   readonly counts: WriterCounts = {
     entries: 0,
     files: 0,
@@ -142,11 +146,13 @@ export class RootfsWriter implements TarHandler {
 
   constructor(
     /** Absolute path of the rootfs directory (already created, empty). */
-    private readonly root: string,
+    root: string,
     private readonly limits: WriterLimits,
     private readonly owner: OwnerMap | undefined,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    this.paths = new LongPaths(root);
+  }
 
   /** Starts a layer; `label` names it in messages (`layer 2/5 sha256:...`). */
   beginLayer(label: string): void {
@@ -189,6 +195,12 @@ export class RootfsWriter implements TarHandler {
       }
       this.fd = -1;
     }
+  }
+
+  /** Closes everything the writer holds open (after `finish`, or after a failure). */
+  close(): void {
+    this.abort();
+    this.paths.close();
   }
 
   /** Applies the deferred directory metadata, deepest first, the rootfs itself last. */
@@ -300,18 +312,20 @@ export class RootfsWriter implements TarHandler {
     let parent = n === 1 ? '' : parts.slice(0, n - 1).join('/');
     if (!this.dirs.has(parent)) parent = this.resolve(parts, n - 1, true) as string;
     const key = join(parent, base);
-    const p = this.abs(key);
+    // A path string is recomputed right before each call that uses it: a long path names an
+    // open directory descriptor, which any other lookup may close.
+    const at = () => this.abs(key);
 
     switch (e.type) {
       case 'file': {
         let fd: number;
         const mode = createdWithFinalMode(e.mode) ? e.mode & 0o777 : 0o600;
         try {
-          fd = openSync(p, WRITE_FLAGS, mode);
+          fd = openSync(at(), WRITE_FLAGS, mode);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-          this.remove(key, lstatSync(p));
-          fd = openSync(p, WRITE_FLAGS, mode);
+          this.remove(key, lstatSync(at()));
+          fd = openSync(at(), WRITE_FLAGS, mode);
         }
         this.fd = fd;
         this.markLayer(key);
@@ -319,10 +333,10 @@ export class RootfsWriter implements TarHandler {
         return;
       }
       case 'dir': {
-        const st = lstatSync(p, { throwIfNoEntry: false });
+        const st = lstatSync(at(), { throwIfNoEntry: false });
         if (st === undefined || !st.isDirectory()) {
           if (st !== undefined) this.remove(key, st);
-          mkdirSync(p, 0o700);
+          mkdirSync(at(), 0o700);
         }
         this.dirs.add(key);
         this.dirMeta.set(key, { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime });
@@ -332,12 +346,12 @@ export class RootfsWriter implements TarHandler {
       }
       case 'symlink': {
         if (e.linkname === '') throw this.invalid(`has symlink ${q(e.name)} with an empty target`);
-        const st = lstatSync(p, { throwIfNoEntry: false });
+        const st = lstatSync(at(), { throwIfNoEntry: false });
         if (st !== undefined) this.remove(key, st);
-        symlinkSync(e.linkname, p); // verbatim; never followed while extracting
+        symlinkSync(e.linkname, at()); // verbatim; never followed while extracting
         const ids = this.mapOwner(e.uid, e.gid);
-        if (ids) lchownSync(p, ids[0], ids[1]);
-        lutimesSync(p, e.mtime, e.mtime);
+        if (ids) lchownSync(at(), ids[0], ids[1]);
+        lutimesSync(at(), e.mtime, e.mtime);
         this.markLayer(key);
         c.symlinks++;
         return;
@@ -345,9 +359,11 @@ export class RootfsWriter implements TarHandler {
       case 'link': {
         const target = this.hardlinkTarget(e);
         if (target === key) return; // a link to itself: nothing to do
-        const st = lstatSync(p, { throwIfNoEntry: false });
+        const st = lstatSync(at(), { throwIfNoEntry: false });
         if (st !== undefined) this.remove(key, st);
-        linkSync(this.abs(target), p); // link(2) does not follow a symlink target
+        // both paths computed last, together (the descriptor cache keeps the last few open)
+        const from = this.abs(target);
+        linkSync(from, at()); // link(2) does not follow a symlink target
         // never chmod/chown/utimes a hardlink: it would change the target (or what a symlink points to)
         this.markLayer(key);
         c.hardlinks++;
@@ -448,8 +464,7 @@ export class RootfsWriter implements TarHandler {
         cur = next;
         continue;
       }
-      const p = this.abs(next);
-      const st = lstatSync(p, { throwIfNoEntry: false });
+      const st = lstatSync(this.abs(next), { throwIfNoEntry: false });
       if (st === undefined) {
         if (!create) return null;
         if (depthOf(next) > this.limits.maxDepth) {
@@ -458,7 +473,7 @@ export class RootfsWriter implements TarHandler {
             'maxDepth',
           );
         }
-        mkdirSync(p, 0o700);
+        mkdirSync(this.abs(next), 0o700);
         this.dirs.add(next);
         if (!this.dirMeta.has(next)) this.dirMeta.set(next, { ...IMPLIED_DIR });
         this.markLayer(next);
@@ -472,7 +487,7 @@ export class RootfsWriter implements TarHandler {
             `has a path through more than ${MAX_SYMLINK_HOPS} symlinks (ELOOP) at ${q(next)}`,
           );
         }
-        const target = readlinkSync(p);
+        const target = readlinkSync(this.abs(next));
         if (target.startsWith('/')) cur = '';
         else cur = parentKey(next);
         const tparts = target.split('/');
@@ -487,19 +502,46 @@ export class RootfsWriter implements TarHandler {
 
   // ---- helpers ----
 
+  /** A path for `key` the kernel accepts (through a directory descriptor when it is long); use it at once. */
   private abs(key: string): string {
-    return key === '' ? this.root : `${this.root}/${key}`;
+    return this.paths.of(key);
   }
 
   /** Removes what is at `key` (recursively, never following symlinks) and forgets what we knew below it. */
   private remove(key: string, st: Stats): void {
     if (key === '') throw this.invalid('tried to remove the root directory');
-    const p = this.abs(key);
     if (st.isDirectory()) {
-      rmSync(p, { recursive: true, force: true });
+      try {
+        rmSync(this.abs(key), { recursive: true, force: true });
+      } catch (error) {
+        // a tree deeper than PATH_MAX: Node's rm builds full paths, so walk it by descriptors
+        if ((error as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw error;
+        this.removeDeep(key);
+      }
       this.forget(key);
+      this.paths.drop(key);
     } else {
-      unlinkSync(p);
+      unlinkSync(this.abs(key));
+    }
+  }
+
+  /** Removes directory `key` and everything in it without long paths, never following symlinks. */
+  private removeDeep(key: string): void {
+    const stack = [key];
+    while (stack.length > 0) {
+      const dir = stack[stack.length - 1] as string;
+      const names = readdirSync(this.abs(dir));
+      if (names.length === 0) {
+        rmdirSync(this.abs(dir));
+        this.paths.drop(dir);
+        stack.pop();
+        continue;
+      }
+      for (const name of names) {
+        const child = `${dir}/${name}`;
+        if (lstatSync(this.abs(child)).isDirectory()) stack.push(child);
+        else unlinkSync(this.abs(child));
+      }
     }
   }
 

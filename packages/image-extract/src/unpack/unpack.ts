@@ -36,10 +36,10 @@ const positiveInt = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
 export const UnpackLimitsSchema = v.strictObject({
   /** Entries of all layers together (default 1,000,000). */
   maxEntries: v.optional(positiveInt, 1_000_000),
-  /** Bytes of one entry name or link target (default 4096). */
-  maxPathLength: v.optional(positiveInt, 4096),
-  /** Directory depth of one entry (default 512). */
-  maxDepth: v.optional(positiveInt, 512),
+  /** Bytes of one entry name or link target (default 65,536: paths may be longer than PATH_MAX). */
+  maxPathLength: v.optional(positiveInt, 65_536),
+  /** Directory depth of one entry (default 4096). */
+  maxDepth: v.optional(positiveInt, 4096),
   /** Uncompressed tar bytes of all layers together (default 128 GiB). */
   maxTotalBytes: v.optional(positiveInt, 128 * 2 ** 30),
 });
@@ -163,20 +163,24 @@ export async function unpackImage(
     warn,
   );
   const totals = { bytes: 0, compressedBytes: 0 };
-  for (let i = 0; i < layers; i++) {
-    await extractLayer(
-      image,
-      plans[i] as LayerPlan,
-      i,
-      layers,
-      name,
-      writer,
-      totals,
-      opts.limits.maxTotalBytes,
-      progress,
-    );
+  try {
+    for (let i = 0; i < layers; i++) {
+      await extractLayer(
+        image,
+        plans[i] as LayerPlan,
+        i,
+        layers,
+        name,
+        writer,
+        totals,
+        opts.limits.maxTotalBytes,
+        progress,
+      );
+    }
+    writer.finish();
+  } finally {
+    writer.close();
   }
-  writer.finish();
   return { ...writer.counts, layers, bytes: totals.bytes, compressedBytes: totals.compressedBytes };
 }
 
