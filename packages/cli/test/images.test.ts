@@ -140,6 +140,82 @@ test('pull: an OCI layout into the cache, digest on stdout, one line per layer',
   assert.match(clean.out(), /^removed 1 images/);
 });
 
+test('pull: a registry that asks to wait (429 Retry-After) is announced on stderr, not sat through in silence', async () => {
+  const { createHash } = await import('node:crypto');
+  const { createServer } = await import('node:http');
+  const { gzipSync } = await import('node:zlib');
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const tar = Buffer.alloc(1024);
+  const layer = gzipSync(tar);
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [sha(tar)] },
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha(config),
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: sha(layer),
+          size: layer.length,
+        },
+      ],
+    }),
+  );
+  const blobs = new Map([
+    [sha(config), config],
+    [sha(layer), layer],
+  ]);
+  let manifestGets = 0;
+  const server = createServer((req, res) => {
+    const url = req.url ?? '';
+    if (url === '/v2/a/b/manifests/v1') {
+      if (++manifestGets === 1) {
+        res.writeHead(429, { 'retry-after': '1' }).end();
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        'content-length': String(manifest.length),
+      });
+      res.end(manifest);
+      return;
+    }
+    const blob = blobs.get(url.replace('/v2/a/b/blobs/', ''));
+    if (blob) res.writeHead(200, { 'content-length': String(blob.length) }).end(blob);
+    else res.writeHead(url === '/v2/' ? 200 : 404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  try {
+    const t = captureIo({ BERTH_CACHEDIR: path.join(temp(), 'cache'), HOME: temp() });
+    const code = await main(['pull', '--no-https', `docker://127.0.0.1:${port}/a/b:v1`], t.io);
+    assert.match(
+      t.err(),
+      /^berth: warning: fetching .* from 127\.0\.0\.1:\d+\/a\/b: HTTP 429; the registry asks to wait, so retrying in 1 s \(retry 1 of 3\)$/m,
+    );
+    assert.is(manifestGets, 2);
+    // as root the whole pull succeeds (the unprivileged unpack needs subordinate ids)
+    if (process.getuid?.() === 0) assert.is(code, 0, t.err());
+    const quiet = captureIo({ BERTH_CACHEDIR: path.join(temp(), 'cache'), HOME: temp() });
+    manifestGets = 0;
+    await main(['pull', '-q', '--no-https', `docker://127.0.0.1:${port}/a/b:v1`], quiet.io);
+    assert.not.match(quiet.err(), /warning/, '--quiet says nothing');
+  } finally {
+    server.close();
+  }
+});
+
 test('progress: one line per finished layer off a terminal, bars on one, nothing when quiet', () => {
   const events = [
     {
