@@ -134,7 +134,7 @@ for (const profile of PROFILES) {
     for (const [name, value] of [
       ['BERTH_NO_HOME', 'maybe'],
       ['SINGULARITY_UTS', '2'], // (not FAKEROOT: the fakeroot profile gives --fakeroot, which wins)
-    ]) {
+    ] as const) {
       const r = await berth(['exec', image.ref, 'true'], opts(profile, runtime, { [name]: value }));
       assert.is(r.code, 255, r.stderr);
       assert.ok(
