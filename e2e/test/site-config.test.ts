@@ -193,6 +193,18 @@ for (const profile of PROFILES) {
       const spec = JSON.parse(r.stdout) as { mounts: { destination: string }[] };
       assert.not.ok(spec.mounts.some((m) => m.destination === '/tmp'));
     });
+    // --no-compat binds the host's /dev on crun, but not under mount dev = minimal
+    const devOf = async () => {
+      const r = await berth(
+        ['exec', '--dry-run', '--no-compat', image.ref, 'true'],
+        opts(profile, runtime),
+      );
+      assert.is(r.code, 0, r.stderr);
+      const spec = JSON.parse(r.stdout) as { mounts: { destination: string; type?: string }[] };
+      return spec.mounts.find((m) => m.destination === '/dev')?.type;
+    };
+    assert.is(await devOf(), 'bind');
+    await withSite('mount dev = minimal\n', async () => assert.is(await devOf(), 'tmpfs'));
   });
 }
 

@@ -39,6 +39,8 @@ export interface OptionPlan {
   /** Whether /etc/passwd and /etc/group are generated (the site's `config passwd`/`group`). */
   etcPasswd: boolean;
   etcGroup: boolean;
+  /** The site's `mount dev = minimal`: a minimal /dev even with `--no-compat`. */
+  minimalDev: boolean;
   notes: Note[];
 }
 
@@ -94,6 +96,7 @@ export function planOptions(
     ],
     etcPasswd: site.configPasswd,
     etcGroup: site.configGroup,
+    minimalDev: site.mountDev === 'minimal',
     notes,
   };
 }

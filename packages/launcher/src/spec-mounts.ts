@@ -32,6 +32,8 @@ export interface MountsInput {
   /** The host's tty group, for devpts. */
   ttyGid: number | undefined;
   noPid: boolean;
+  /** The site's `mount dev = minimal`: never the host's /dev, not even with `--no-compat`. */
+  minimalDev?: boolean;
   /** `--no-mount` names. */
   skip: Set<string>;
   allowSetuid: boolean;
@@ -51,7 +53,7 @@ export interface MountsInput {
 export async function containerMounts(input: MountsInput): Promise<Mount[]> {
   const { skip } = input;
   let devBind = false;
-  if (input.noCompat) {
+  if (input.noCompat && !input.minimalDev) {
     if (input.runtime === 'crun') devBind = true;
     else
       input.warn(

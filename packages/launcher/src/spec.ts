@@ -89,6 +89,7 @@ export async function buildSpec(
     noHome: opts.noHome,
     ttyGid: hostSpec.ttyGid,
     noPid,
+    minimalDev: plan.minimalDev,
     skip: plan.skip,
     allowSetuid: opts.allowSetuid,
     keepPrivs: opts.keepPrivs,

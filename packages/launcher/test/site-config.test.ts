@@ -240,7 +240,8 @@ test('plan: mount dev = no and mount devpts = no are refused, naming the file an
     assert.is(e.code, 'ERR_LAUNCH_SITE_CONFIG');
     assert.match(e.message, what);
   }
-  planOptions(opts(), '/', site('mount dev = minimal'));
+  assert.is(planOptions(opts(), '/', site('mount dev = minimal')).minimalDev, true);
+  assert.is(planOptions(opts(), '/', site('mount dev = yes')).minimalDev, false);
 });
 
 test('plan: user bind control = no refuses --bind, --mount and --home SRC:DST, not --home DST', async () => {
