@@ -814,17 +814,10 @@ for (const runtime of RUNTIMES) {
       if (profile === 'root') assert.equal(spec.linux.resources.pids, { limit: 10 });
       // nothing created: no workdir directories
       assert.equal(await readdir(wd), []);
+      // with --no-compat a lone --home DIR binds the host's DIR (075b0a0): one that exists
+      const hx = await ownedDir(profile, `dry-home-${runtime}-${profile}`);
       const b = await berth(
-        [
-          'shell',
-          '--dry-run',
-          '--no-compat',
-          '--no-pid',
-          '--keep-privs',
-          '--home',
-          '/hx',
-          image.ref,
-        ],
+        ['shell', '--dry-run', '--no-compat', '--no-pid', '--keep-privs', '--home', hx, image.ref],
         o(),
       );
       assert.is(b.code, 0, b.stderr);
