@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
-import yargs from 'yargs';
+import yargs, { type CommandModule, type Options } from 'yargs';
+import { type CommandNode, commandTree } from './command-tree.js';
 import { actionCommand } from './commands/action.js';
 import { cacheCommand } from './commands/cache.js';
+import { completionCommand } from './commands/completion.js';
 import { ociCommand, splitOciArgs } from './commands/oci/index.js';
 import { pullCommand } from './commands/pull.js';
 import { CliError } from './errors.js';
@@ -10,6 +12,64 @@ import { BERTH_FAILURE, defaultIo, type Io, renderError } from './render.js';
 
 const require = createRequire(import.meta.url);
 export const VERSION: string = (require('../package.json') as { version: string }).version;
+
+/** What `berth --help` says first, and its closing lines. */
+export const DESCRIPTION = 'berth: run OCI containers without a daemon and without root';
+export const EPILOG =
+  'Images: docker://[HOST/]NAME[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, or a path.\nEach command has its own --help; the README of @berth-oci/cli has the details.';
+
+/**
+ * The options of every command. `-v` is `--verbose`, as in SingularityCE (where `-v` is not the
+ * version either): run/exec/shell then say where each setting came from. The libraries' traces
+ * need NODE_DEBUG=berth:* in the environment, since Node reads it only at its start.
+ */
+export const GLOBAL_FLAGS = {
+  debug: { type: 'boolean', description: 'show stacks and causes of errors' },
+  verbose: {
+    alias: 'v',
+    type: 'boolean',
+    description:
+      "print more: where each setting of run/exec/shell came from (NODE_DEBUG=berth:* adds the libraries' traces)",
+  },
+} as const satisfies Record<string, Options>;
+
+/** The top-level commands, in `--help` order. */
+export function commands(io: Io, setExit: (code: number) => void): CommandModule[] {
+  const list: CommandModule[] = [
+    actionCommand('run', io, setExit) as unknown as CommandModule,
+    actionCommand('exec', io, setExit) as unknown as CommandModule,
+    actionCommand('shell', io, setExit) as unknown as CommandModule,
+    ociCommand(io, setExit),
+    pullCommand(io, setExit) as unknown as CommandModule,
+    cacheCommand(io, setExit) as unknown as CommandModule,
+    {
+      command: 'version',
+      describe: 'print the version of berth (as --version does)',
+      handler: () => {
+        io.stdout.write(`${VERSION}\n`);
+      },
+    },
+    completionCommand(
+      io,
+      () => commandTree(list, GLOBAL_FLAGS, { description: DESCRIPTION, epilog: EPILOG }),
+      VERSION,
+    ) as unknown as CommandModule,
+  ];
+  return list;
+}
+
+/** berth's command tree (for completion scripts and man pages). */
+export const berthTree = (): CommandNode =>
+  commandTree(
+    commands(defaultIo(), () => {}),
+    GLOBAL_FLAGS,
+    {
+      description: DESCRIPTION,
+      epilog: EPILOG,
+    },
+  );
+
+const GLOBAL_SPELLINGS = ['--debug', '--verbose', '-v'];
 
 /**
  * The berth command line. Returns the exit status instead of exiting, so it can be tested
@@ -21,29 +81,20 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   let failed: unknown;
   let usage = false;
   const debug = argv.includes('--debug');
+  // Global flags may come first (`berth -v exec IMG sh -c ...`, as with singularity): the
+  // command's own arguments start after them.
+  let lead = 0;
+  while (lead < argv.length && GLOBAL_SPELLINGS.includes(argv[lead] as string)) lead++;
+  const args = [...argv.slice(0, lead), ...splitAtImage(splitOciArgs(argv.slice(lead)))];
   const setExit = (code: number) => {
     exitCode = code;
   };
   const parser = yargs()
     .scriptName('berth')
-    .usage(
-      'berth: run OCI containers without a daemon and without root\n\nUsage: berth <command> [options]',
-    )
-    .command(actionCommand('run', io, setExit))
-    .command(actionCommand('exec', io, setExit))
-    .command(actionCommand('shell', io, setExit))
-    .command(ociCommand(io, setExit))
-    .command(pullCommand(io, setExit))
-    .command(cacheCommand(io, setExit))
-    .command({
-      command: 'version',
-      describe: 'print the version of berth (as --version does)',
-      handler: () => {
-        io.stdout.write(`${VERSION}\n`);
-      },
-    })
-    .option('debug', { type: 'boolean', description: 'show stacks and causes of errors' })
-    .demandCommand(1, 'name a command: run, exec, shell, oci, pull, cache or version')
+    .usage(`${DESCRIPTION}\n\nUsage: berth <command> [options]`)
+    .command(commands(io, setExit))
+    .options(GLOBAL_FLAGS)
+    .demandCommand(1, 'name a command: run, exec, shell, oci, pull, cache, version or completion')
     .strict()
     .exitProcess(false)
     .version(VERSION)
@@ -56,11 +107,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       failed = err ?? new CliError('ERR_CLI_USAGE', msg, { hint: 'see berth --help' });
     })
     .showHelpOnFail(false);
-  parser.epilogue(
-    'Images: docker://[HOST/]NAME[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, or a path.\nEach command has its own --help; the README of @berth-oci/cli has the details.',
-  );
+  parser.epilogue(EPILOG);
   try {
-    await parser.parseAsync(splitAtImage(splitOciArgs(argv)), {}, (_err, _parsed, output) => {
+    await parser.parseAsync(args, {}, (_err, _parsed, output) => {
       if (output) io.stdout.write(`${output}\n`);
     });
   } catch (e) {
