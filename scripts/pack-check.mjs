@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Packs every package with `pnpm pack` into a temporary folder and checks each tarball's file
 // list: what a user needs is there (the built entry and types, package.json, README.md,
-// LICENSE; for the CLI its bin and third-party notices), and sources, tests and source maps
+// LICENSE; for the CLI its bin, man pages and third-party notices), and sources, tests and source maps
 // are not. Exits 1 naming each problem.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +34,8 @@ try {
       .map((f) => f.replace(/^package\//, ''));
     const required = ['dist/index.js', 'dist/index.d.ts', 'package.json', 'README.md', 'LICENSE'];
     for (const bin of Object.values(pkg.bin ?? {})) required.push(path.posix.normalize(bin));
+    // man pages (the CLI's berth.1, berth-exec.1, ...), which npm install -g links
+    for (const page of [pkg.man ?? []].flat()) required.push(path.posix.normalize(page));
     if (pkg.name === '@berth-oci/cli') required.push('dist/THIRD-PARTY-NOTICES.md');
     for (const f of required) {
       if (!files.includes(f)) problems.push(`${pkg.name}: ${f} is missing from the tarball`);
