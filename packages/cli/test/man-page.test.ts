@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berthTree, VERSION } from '../src/main.js';
+import type { CommandNode } from '../src/command-tree.js';
+import { berthTree, main, VERSION } from '../src/main.js';
 import { manPages, roff } from '../src/man-page.js';
+import { captureIo } from './helpers.js';
 
 const tree = berthTree();
 const pages = manPages(tree, VERSION);
@@ -30,7 +32,7 @@ test("berth-exec(1) has the option table's flags under their headings, with vari
   // the refused flags are hidden from --help, and from the page
   assert.not.match(page, /^\\fB\\-\\-boot\\fR/m);
   assert.match(page, /^\.SH EXAMPLES$/m);
-  assert.match(page, /^\\fBberth exec oci:\.\/layout:latest id \\-u\\fR$/m);
+  assert.match(page, /^\\fBberth exec oci:\.\/layout id \\-u\\fR$/m);
 });
 
 test('berth-oci(1) has every subcommand with its flags; berth(1) names every page', () => {
@@ -65,6 +67,35 @@ test('groff renders every page without warnings (when groff is here)', () => {
       return;
     }
     assert.is(out, '', name);
+  }
+});
+
+test("every command's --help shows each example on one line at 80 columns", async () => {
+  const withExamples: [string[], CommandNode][] = [];
+  const walk = (node: CommandNode, path: string[]) => {
+    if (node.examples.length > 0) withExamples.push([path, node]);
+    for (const c of node.commands) walk(c, [...path, c.name]);
+  };
+  walk(tree, []);
+  assert.ok(withExamples.length >= 5);
+  const columns = Object.getOwnPropertyDescriptor(process.stdout, 'columns');
+  Object.defineProperty(process.stdout, 'columns', { value: 80, configurable: true });
+  try {
+    for (const [path, node] of withExamples) {
+      const t = captureIo();
+      assert.is(await main([...path, '--help'], t.io), 0);
+      const lines = t.out().split('Examples:\n')[1]?.split('\n\n')[0]?.split('\n') ?? [];
+      assert.is(lines.length, node.examples.length, lines.join('\n'));
+      node.examples.forEach(([command, text], i) => {
+        assert.ok((lines[i] as string).length <= 80, lines[i]);
+        assert.match(lines[i] as string, /^ {2}\S.* {2,}\S/);
+        assert.ok(lines[i]?.startsWith(`  ${command} `), `${lines[i]} <- ${command}`);
+        assert.ok(lines[i]?.endsWith(text), `${lines[i]} <- ${text}`);
+      });
+    }
+  } finally {
+    if (columns) Object.defineProperty(process.stdout, 'columns', columns);
+    else delete (process.stdout as { columns?: number }).columns;
   }
 });
 

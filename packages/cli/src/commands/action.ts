@@ -89,20 +89,10 @@ export function actionCommand(
         .usage(`berth ${usage}\n\n${describe}`)
         .example(
           action === 'exec'
-            ? [[`berth exec oci:./layout:latest id -u`, 'print your uid inside the container']]
+            ? [['berth exec oci:./layout id -u', 'your uid inside the container']]
             : action === 'run'
-              ? [
-                  [
-                    `berth run -B /data:/data oci:./layout:latest`,
-                    'run the default command with /data bound',
-                  ],
-                ]
-              : [
-                  [
-                    `berth shell --fakeroot oci:./layout:latest`,
-                    'a shell as root inside the container',
-                  ],
-                ],
+              ? [['berth run -B /data oci:./layout', 'its default command, /data bound']]
+              : [['berth shell -f oci:./layout', 'a shell as root (--fakeroot)']],
         )
         .epilog(
           [

@@ -109,11 +109,8 @@ export function pullCommand(
           'berth pull [options] IMAGE\nberth pull [options] --name FILE IMAGE\n\nfetch an image and unpack it into the cache',
         )
         .example([
-          ['berth pull docker://alpine:3.20', 'Docker Hub: docker.io/library/alpine:3.20'],
-          [
-            'berth pull --platform linux/arm64 docker://nginx',
-            'the arm64 image of a multi-platform one',
-          ],
+          ['berth pull docker://alpine:3.20', 'docker.io/library/alpine:3.20'],
+          ['berth pull --name a.oci docker://alpine', 'also the image file a.oci'],
         ])
         .epilog(
           'Prints the manifest digest on stdout. Progress goes to stderr: bars on a terminal, one line per layer otherwise. With --name FILE (or as upstream: pull FILE IMAGE) the image is also written to FILE, an OCI archive: berth exec FILE runs it.',
