@@ -12,7 +12,25 @@ const PNPM_VERSION = '12.4.2';
 // and what its tests use (busybox-static for images, skopeo and umoci to make layouts as other tools do).
 const RUNTIME_PACKAGES = ['crun', 'runc', 'conmon', 'uidmap', 'util-linux', 'busybox-static'];
 // docker-registry and apache2-utils (htpasswd) serve images on loopback; zstd makes zstd layers.
-const TEST_PACKAGES = ['skopeo', 'umoci', 'passwd', 'docker-registry', 'apache2-utils', 'zstd'];
+// man-db (with groff-base) renders the installed man pages in the install test.
+// The HPC test (e2e/test/hpc.test.ts): a single-node Slurm (slurm-wlm, munge), OpenMPI (mpirun,
+// and mpicc with gcc to compile the MPI program of its image) and Snakemake 7; about 1.7 min
+// of apt on a fresh Debian 12.
+const TEST_PACKAGES = [
+  'skopeo',
+  'umoci',
+  'passwd',
+  'docker-registry',
+  'apache2-utils',
+  'zstd',
+  'man-db',
+  'slurm-wlm',
+  'munge',
+  'openmpi-bin',
+  'libopenmpi-dev',
+  'gcc',
+  'snakemake',
+];
 const withTests = process.argv.includes('--tests') || process.env.npm_lifecycle_event === 'test';
 
 const log = (msg) => process.stderr.write(`setup: ${msg}\n`);

@@ -2,9 +2,13 @@
  * The packed CLI as users get it: every package is packed, the @berth-oci/cli tarball is
  * installed with `npm install -g` into a temporary prefix (berth's own packages come only
  * from the tarballs), and the npm bin shim `<prefix>/bin/berth` runs containers as root and
- * as the unprivileged user, with berth's own `--env-file` left to berth.
+ * as the unprivileged user, with berth's own `--env-file` left to berth; its man pages and
+ * bash completion work. And a library alone: `@berth-oci/image-extract` installed from its
+ * tarball (with the tarballs of its internal dependencies) into a clean project unpacks an
+ * image from a consumer script.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -27,6 +31,8 @@ let user: User;
 let work: string;
 let image: TestImage;
 let bin: string;
+let packs: string;
+let prefix: string;
 const opts = (profile: Profile): RunOptions => ({
   profile,
   runtime: 'crun',
@@ -38,7 +44,7 @@ const opts = (profile: Profile): RunOptions => ({
 test.before(async () => {
   user = ensureUser();
   work = await workDir('berth-e2e-install-');
-  const packs = path.join(work, 'packs');
+  packs = path.join(work, 'packs');
   for (const name of await readdir(path.join(REPO, 'packages'))) {
     execFileSync('pnpm', ['pack', '--pack-destination', packs], {
       cwd: path.join(REPO, 'packages', name),
@@ -48,7 +54,7 @@ test.before(async () => {
   const tarballs = await readdir(packs);
   const cli = tarballs.find((f) => f.startsWith('berth-oci-cli-'));
   assert.ok(cli, `no CLI tarball among ${tarballs.join(', ')}`);
-  const prefix = path.join(work, 'prefix');
+  prefix = path.join(work, 'prefix');
   // Only the native socket module may come from the npm cache or registry: the CLI tarball
   // declares no berth package, so none of ours can be fetched from there.
   execFileSync(
@@ -113,5 +119,85 @@ for (const profile of ['root', 'user'] as const) {
     assert.match(m.stderr, /^berth: could not read environment file/);
   });
 }
+
+test("man berth-exec renders the installed page, which names the option table's flags", () => {
+  const manDir = path.join(prefix, 'share', 'man');
+  // npm install -g links each page of package.json `man` into <prefix>/share/man/man1
+  for (const page of ['berth', 'berth-exec', 'berth-run', 'berth-oci', 'berth-pull']) {
+    assert.ok(existsSync(path.join(manDir, 'man1', `${page}.1`)), `${page}.1 is not linked`);
+  }
+  const env = { ...process.env, LC_ALL: 'C', MANPAGER: 'cat', MANWIDTH: '100' };
+  const page = execFileSync('man', ['-M', manDir, 'berth-exec'], { encoding: 'utf8', env });
+  assert.match(page, /^NAME\n\s+berth-exec - run a command in a container of the image$/m);
+  assert.match(page, /-B, --bind VALUE/);
+  assert.match(page, /--fakeroot/);
+  const root = execFileSync('man', ['-M', manDir, 'berth'], { encoding: 'utf8', env });
+  assert.match(root, /berth-completion\(1\)/);
+});
+
+test('the installed berth completion bash completes commands, flags and values', () => {
+  const words = (line: string) =>
+    `COMP_WORDS=(${line}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _berth; echo "\${COMPREPLY[*]}"`;
+  const script = [
+    'source <(berth completion bash)',
+    'complete -p berth',
+    words('berth ex'),
+    words('berth exec --bi'),
+    words("berth exec --runtime ''"),
+    words('berth oci cr'),
+  ].join('\n');
+  const out = execFileSync('bash', ['-c', script], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${path.join(prefix, 'bin')}:${process.env.PATH}` },
+  });
+  assert.equal(out.split('\n'), [
+    'complete -o bashdefault -o default -F _berth berth',
+    'exec',
+    '--bind',
+    'crun runc',
+    'create',
+    '',
+  ]);
+});
+
+test('@berth-oci/image-extract installed alone from its tarballs unpacks an image', async () => {
+  const project = path.join(work, 'consumer');
+  await mkdir(project);
+  await writeFile(
+    path.join(project, 'package.json'),
+    `${JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2)}\n`,
+  );
+  const tarballs = await readdir(packs);
+  const own = ['image-extract', 'errors', 'lock'].map((n) => {
+    const t = tarballs.find((f) => f.startsWith(`berth-oci-${n}-`));
+    assert.ok(t, `no ${n} tarball among ${tarballs.join(', ')}`);
+    return path.join(packs, t);
+  });
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...own], {
+    cwd: project,
+    stdio: 'ignore',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
+  const installed = await readdir(path.join(project, 'node_modules', '@berth-oci'));
+  assert.equal(installed.sort(), ['errors', 'image-extract', 'lock']);
+  await writeFile(
+    path.join(project, 'unpack.mjs'),
+    [
+      "import { resolveImage, unpackImageAtomic } from '@berth-oci/image-extract';",
+      'const [ref, dest] = process.argv.slice(2);',
+      'const image = await resolveImage(ref);',
+      'await unpackImageAtomic(image, dest);',
+      'console.log(image.manifestDigest);',
+    ].join('\n'),
+  );
+  const dest = path.join(work, 'consumer-rootfs');
+  const out = execFileSync('node', ['unpack.mjs', image.ref, dest], {
+    cwd: project,
+    encoding: 'utf8',
+  });
+  assert.is(out, `${image.manifestDigest}\n`);
+  assert.ok(existsSync(path.join(dest, 'bin')), 'no /bin in the unpacked rootfs');
+  assert.ok((await readdir(path.join(dest, 'etc'))).includes('passwd'));
+});
 
 test.run();
