@@ -276,7 +276,8 @@ const LAUNCH_SPECS: OptionSpec[] = [
     key: 'cleanEnv',
     kind: 'boolean',
     group: G_ENV,
-    description: 'with --no-compat, pass no host variables but TERM and the proxies',
+    description:
+      'pass no host variables but TERM and the proxies (not the scheduler and MPI ones either)',
   },
   {
     flag: 'fakeroot',

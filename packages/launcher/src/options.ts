@@ -91,7 +91,10 @@ export const LaunchOptionsSchema = strictOptions({
   env: v.optional(v.array(EnvPair), []),
   /** `--env-file` paths, evaluated in order (later files win; `--env` wins over all). */
   envFiles: Strings,
-  /** `--cleanenv`: with `noCompat`, pass no host variables but TERM and the proxies. */
+  /**
+   * `--cleanenv`: pass no host variables but TERM and the proxies: not the scheduler's and
+   * MPI's (job-env.ts), and with `noCompat` no others.
+   */
   cleanEnv: Flag,
   /** Working directory inside the container (`--cwd`/`--pwd`). */
   cwd: v.optional(v.pipe(v.string(), v.startsWith('/', 'must be an absolute path'))),
