@@ -59,7 +59,9 @@ function runSuite({ name, dir }) {
 
 // Checks that count as one test each: formatting and lint, type checks of sources and
 // tests, publint of every package, the layering rules of docs/architecture.md, and the file
-// list of every package's tarball (scripts/pack-check.mjs).
+// list of every package's tarball (scripts/pack-check.mjs), and the README examples
+// (scripts/check-examples.mjs: each README block is its file, they type-check, the ones that
+// need no host tools run).
 const checks = [
   { name: 'lint', cmd: 'pnpm', args: ['exec', 'biome', 'check', '.'] },
   {
@@ -74,6 +76,7 @@ const checks = [
   },
   { name: 'layering', cmd: process.execPath, args: ['scripts/check-layering.mjs'] },
   { name: 'pack', cmd: process.execPath, args: ['scripts/pack-check.mjs'] },
+  { name: 'examples', cmd: process.execPath, args: ['scripts/check-examples.mjs'] },
 ];
 
 function runCheck({ name, cmd, args }) {
