@@ -4,7 +4,7 @@
  * linked as `singularity`. Everything runs as the unprivileged user, as HPC jobs do; the MPI
  * cases under crun and runc.
  */
-import { chown, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
@@ -291,6 +291,25 @@ test('Snakemake --use-singularity with berth as singularity: a pulled image and 
   );
   // the working directory (and --home, Snakemake passes it) is the host's, as natively
   assert.is(await readFile(path.join(dir, 'local.txt'), 'utf8'), `${dir}\n`);
+});
+
+test('as singularity, a lone --home DIR is the host DIR (native); with --oci, a tmpfs (compat)', async () => {
+  const dir = await userDir('home-native');
+  const cwd = await userDir('elsewhere');
+  const script = 'touch "$HOME/made-$0" && pwd';
+  const native = await asUser(
+    ['singularity', 'exec', '--home', dir, mpi.ref, 'sh', '-c', script, 'native'],
+    { cwd },
+  );
+  assert.is(native.code, 0, native.stderr);
+  assert.is(native.stdout.trim(), cwd); // the host working directory
+  const compat = await asUser(
+    ['singularity', 'exec', '--oci', '--home', dir, mpi.ref, 'sh', '-c', script, 'oci'],
+    { cwd },
+  );
+  assert.is(compat.code, 0, compat.stderr);
+  assert.is(compat.stdout.trim(), dir); // compat: the home, a tmpfs
+  assert.equal(await readdir(dir), ['made-native']);
 });
 
 test('a time limit ends the job and its containers, and nothing is left', async () => {
