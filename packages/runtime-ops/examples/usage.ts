@@ -1,6 +1,7 @@
-// Needs: root, crun or runc, and a bundle, the first argument: a directory with config.json
-// (process.terminal false: the output goes to this process's) and rootfs.
-import { resolve } from 'node:path';
+// Needs: root, crun or runc ($BERTH_RUNTIME picks one), and a bundle, the first argument: a
+// directory with config.json (process.terminal false: the output goes to this process's) and
+// rootfs.
+import { join, resolve } from 'node:path';
 import { findRuntime, runContainer, runtimeStateRoot } from '@berth-oci/runtime-ops';
 
 const bundle = resolve(process.argv[2] ?? 'bundle');
@@ -12,5 +13,9 @@ const { exitCode } = await runContainer({
   id: `example-${process.pid}`,
   root,
   rootless: false,
+  // the runtime's own messages: when it fails before the container's process runs (crun on a
+  // hybrid cgroup host, say), runContainer rejects with ERR_RUNTIME_OP naming its message
+  // instead of resolving with an exit status that looks like the container's
+  logFile: join(bundle, 'runtime.log'),
 });
 console.log(`exit status ${exitCode}`);
