@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pullTarget, tagOf } from '../src/commands/pull.js';
 import { tarHeader, writeOciArchive } from '../src/image-file.js';
+import { main } from '../src/main.js';
+import { captureIo } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'berth-image-file-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -112,6 +114,63 @@ test('tagOf: the tag of a normalised reference', () => {
   assert.is(tagOf('docker://docker.io/library/alpine:3.20'), '3.20');
   assert.is(tagOf('docker://127.0.0.1:5000/a/b'), undefined);
   assert.is(tagOf('docker://127.0.0.1:5000/a/b:v1@sha256:abc'), 'v1');
+});
+
+test('pull --disable-cache says that it kept nothing, and keeps nothing', async () => {
+  // the unprivileged path needs subuids; as root the unpack runs in-process
+  if (process.getuid?.() !== 0) return;
+  const { gzipSync } = await import('node:zlib');
+  const layout = path.join(dir, 'layout');
+  const lb = path.join(layout, 'blobs', 'sha256');
+  mkdirSync(lb, { recursive: true });
+  const putIn = (b: Buffer) => {
+    const hex = createHash('sha256').update(b).digest('hex');
+    writeFileSync(path.join(lb, hex), b);
+    return { digest: `sha256:${hex}`, size: b.length };
+  };
+  const tar = Buffer.alloc(1024);
+  const layer = putIn(gzipSync(tar));
+  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const config = putIn(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [diffId] },
+      }),
+    ),
+  );
+  const manifest = putIn(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+      }),
+    ),
+  );
+  writeFileSync(path.join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(
+    path.join(layout, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
+    }),
+  );
+  const cache = path.join(dir, 'cache');
+  const tmp = path.join(dir, 'tmp');
+  mkdirSync(tmp);
+  const t = captureIo({ BERTH_CACHEDIR: cache, TMPDIR: tmp });
+  assert.is(await main(['pull', '--disable-cache', `oci:${layout}`], t.io), 0, t.err());
+  assert.match(
+    t.err(),
+    /^berth: fetched and unpacked oci:.*, and kept nothing \(--disable-cache\)$/m,
+  );
+  assert.not.match(t.err(), /pulled/);
+  assert.is(t.out(), `${manifest.digest}\n`);
+  assert.equal(execFileSync('ls', ['-A', tmp], { encoding: 'utf8' }), '');
+  assert.not.ok(existsSync(path.join(cache, 'rootfs')), 'no rootfs in the cache');
 });
 
 test.run();
