@@ -127,4 +127,14 @@ test('-v is --verbose (a global flag), -V and --version the version', async () =
   assert.match(h.out(), /-V, --version/);
 });
 
+test('-v makes run/exec/shell say where each setting came from before the launch', async () => {
+  const argv = ['exec', '--bind', '/tmp', 'oci:/nonexistent/layout', 'true'];
+  const verbose = captureIo();
+  assert.is(await main(['-v', ...argv], verbose.io), 255);
+  assert.match(verbose.err(), /^berth: setting: --bind "\/tmp" from the command line\n/);
+  const plain = captureIo();
+  assert.is(await main(argv, plain.io), 255);
+  assert.not.match(plain.err(), /berth: setting:/);
+});
+
 test.run();
