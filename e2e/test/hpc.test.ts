@@ -310,6 +310,10 @@ test('as singularity, a lone --home DIR is the host DIR (native); with --oci, a 
   assert.is(compat.code, 0, compat.stderr);
   assert.is(compat.stdout.trim(), dir); // compat: the home, a tmpfs
   assert.equal(await readdir(dir), ['made-native']);
+  // from / the working directory is not bound (the host root cannot go over the container's)
+  const root = await asUser(['singularity', 'exec', mpi.ref, 'pwd'], { cwd: '/' });
+  assert.is(root.code, 0, root.stderr);
+  assert.is(root.stdout.trim(), '/');
 });
 
 test('a time limit ends the job and its containers, and nothing is left', async () => {

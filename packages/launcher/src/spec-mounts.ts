@@ -98,7 +98,8 @@ export async function containerMounts(input: MountsInput): Promise<Mount[]> {
     }
   }
   mounts.push(...(await bindMounts(input.userBinds, bindOptions)));
-  if (input.noCompat && !skip.has('cwd')) {
+  // not from / itself: the host root cannot be bound over the container's
+  if (input.noCompat && !skip.has('cwd') && input.cwd !== '/') {
     mounts.push(
       ...(await bindMounts(
         [{ source: input.cwd, destination: input.cwd, readonly: false }],
