@@ -19,9 +19,14 @@ let image: TestImage;
 let cacheDir: string;
 const opts = (): RunOptions => ({ profile: 'root', runtime: 'crun', cacheDir });
 
-/** Runs packages/<name>/examples/usage.ts with `args`, as root, with crun unless `env` says. */
-async function example(name: string, args: string[], env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, ['--import=tsx', 'examples/usage.ts', ...args], {
+/** Runs packages/<name>/examples/<file> with `args`, as root, with crun unless `env` says. */
+async function example(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  file = 'usage.ts',
+) {
+  const r = await execa(process.execPath, ['--import=tsx', `examples/${file}`, ...args], {
     cwd: path.join(REPO, 'packages', name),
     env: { BERTH_CACHEDIR: cacheDir, BERTH_RUNTIME: 'crun', ...env },
     stdin: 'ignore',
@@ -99,6 +104,32 @@ test("runtime-ops: runContainer gives the container's status", async () => {
   assert.match(f.stderr, /ERR_RUNTIME_OP|runc/);
   await berth(['oci', 'umount', failing], opts());
   await berth(['oci', 'umount', dir], opts());
+});
+
+test('runtime-ops: state, exec, kill and remove of a running container of the store', async () => {
+  const dir = await bundle('bundle-ops', (p) => {
+    p.args = ['/bin/sh', '-c', 'sleep 60'];
+  });
+  const id = `examples-ops-${process.pid}`;
+  for (const step of [
+    ['oci', 'create', '-b', dir, id],
+    ['oci', 'start', id],
+  ]) {
+    const r = await berth(step, opts());
+    assert.is(r.code, 0, r.stderr);
+  }
+  try {
+    const r = await example('runtime-ops', [id], {}, 'container-ops.ts');
+    assert.is(r.code, 0, r.stderr);
+    const [state, exec] = r.stdout.split('\n');
+    assert.is(JSON.parse(state as string).status, 'running');
+    assert.is(exec, 'exec exit status 7');
+    const gone = await berth(['oci', 'state', id], opts());
+    assert.is(gone.code, 255, 'the container is still in the store');
+  } finally {
+    await berth(['oci', 'delete', '--force', id], opts());
+    await berth(['oci', 'umount', dir], opts());
+  }
 });
 
 test('conmon-create: a container created under conmon, started, waited for, deleted', async () => {
