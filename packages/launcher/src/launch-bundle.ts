@@ -3,22 +3,27 @@
  * `config.json`, the generated /etc files and the mount points of the rootfs overlay. Made
  * just before the run, removed after it (or after a failure), whatever happened.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Spec, writeSpec } from '@berth-oci/bundle-spec';
 import { LaunchError } from './errors.js';
 import { prepareWritableOverlay } from './overlay.js';
+import { makeOwnedBundle, releaseBundle } from './sweep.js';
 
 /** Where the bundle of a dry run would be (nothing is made there). */
 export const dryRunBundle = (stateRoot: string) => path.join(stateRoot, 'bundles', 'b-dry-run');
 
-/** Makes a new private bundle directory under `stateRoot`. */
+/**
+ * Makes a new private bundle directory under `stateRoot`, locked for its life so that a later
+ * launch sweeps it if this one dies without removing it (sweep.ts).
+ */
 export async function makeBundleDir(stateRoot: string): Promise<string> {
   await mkdir(path.join(stateRoot, 'bundles'), { recursive: true, mode: 0o700 });
-  return mkdtemp(path.join(stateRoot, 'bundles', 'b-'));
+  return makeOwnedBundle(path.join(stateRoot, 'bundles'));
 }
 
-export const removeBundleDir = (bundle: string) => rm(bundle, { recursive: true, force: true });
+export const removeBundleDir = (bundle: string) =>
+  rm(bundle, { recursive: true, force: true }).finally(() => releaseBundle(bundle));
 
 /** Fills a bundle: files, the spec, the rootfs and overlay mount points, and the host directories. */
 export async function writeBundle(input: {
