@@ -6,6 +6,11 @@
  * cache; every blob is verified again here before it is unpacked. A failure is sent as
  * `errorToJSON` output: a berth error keeps its code and hint, anything else arrives as a bug
  * (`internal`), with its stack.
+ *
+ * The worker stops at once when its parent dies (it is reparented, or its stdout pipe breaks):
+ * nobody waits for its work, and the cache lock it holds must be freed. Exiting is safe at any
+ * moment: a cache entry is written beside its final name and renamed when complete (a later
+ * unpack removes what was left), and the lock, a child's flock, is freed when this process exits.
  */
 import path from 'node:path';
 import { errorToJSON } from '@berth-oci/errors';
@@ -19,11 +24,28 @@ import * as v from 'valibot';
 import { ownerFunction } from './identity.js';
 import { type WorkerMessage, WorkerRequestSchema } from './worker-protocol.js';
 
+/** How often the worker checks that its parent is alive (ms). */
+const PARENT_POLL_MS = 50;
+
+/** Exits as soon as the parent that started this worker is gone. */
+function watchParent(): void {
+  const parent = process.ppid;
+  const orphaned = () => {
+    process.exitCode = 2;
+    process.exit();
+  };
+  setInterval(() => {
+    if (process.ppid !== parent) orphaned();
+  }, PARENT_POLL_MS).unref();
+  process.stdout.on('error', orphaned);
+}
+
 function send(msg: WorkerMessage): void {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
 }
 
 async function main(): Promise<void> {
+  watchParent();
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const req = v.parse(WorkerRequestSchema, JSON.parse(Buffer.concat(chunks).toString('utf8')));

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +76,40 @@ test('a berth error keeps its code and hint, and is not a bug', async () => {
     assert.match(e.code, /^ERR_IMAGE_/);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the worker stops at once when its parent dies', async () => {
+  // a shell starts the worker and is killed by SIGKILL; the worker's stdin (fd 3 of the shell,
+  // held open by this test) never ends, so only noticing its parent is gone can end it
+  const sh = spawn(
+    'sh',
+    ['-c', `"$0" --import tsx "$1" <&3 & echo $!; exec sleep 60`, process.execPath, WORKER],
+    { stdio: ['ignore', 'pipe', 'ignore', 'pipe'] },
+  );
+  let pid = 0;
+  // alive: not gone and not a zombie (an orphan's reaper may be slow to reap it)
+  const alive = async () =>
+    readFile(`/proc/${pid}/stat`, 'utf8').then(
+      (s) => !/^\d+ \(.*\) Z /.test(s),
+      () => false,
+    );
+  try {
+    pid = Number(
+      await new Promise<string>((resolve) => sh.stdout?.once('data', (d) => resolve(String(d)))),
+    );
+    assert.ok(pid > 0);
+    await new Promise((r) => setTimeout(r, 1500)); // tsx has loaded the worker
+    assert.ok(await alive(), 'the worker waits for its request');
+    sh.kill('SIGKILL');
+    const start = Date.now();
+    while ((await alive()) && Date.now() - start < 3000)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.not.ok(await alive(), 'the worker still runs 3 s after its parent died');
+  } finally {
+    sh.kill('SIGKILL');
+    (sh.stdio[3] as NodeJS.WritableStream & { destroy(): void }).destroy();
+    if (pid > 0 && (await alive())) process.kill(pid, 'SIGKILL');
   }
 });
 
