@@ -4,7 +4,7 @@
  * examples/usage.ts ARGS` in the package's folder, importing the package by its own name.
  * The others are run by scripts/check-examples.mjs (the `examples` check).
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { test } from 'uvu';
@@ -139,6 +139,19 @@ test('conmon-create: a container created under conmon, started, waited for, dele
   const r = await example('conmon-create', [dir]);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, 'exit status 3\n', r.stderr);
+  await berth(['oci', 'umount', dir], opts());
+});
+
+test('conmon-create: createContainer for a bundle and a state directory of your own', async () => {
+  const dir = await bundle('bundle-low', (p) => {
+    p.terminal = false;
+    p.args = ['/bin/sh', '-c', 'exit 5'];
+  });
+  const state = path.join(work, 'state-low');
+  await mkdir(state);
+  const r = await example('conmon-create', [dir, state], { BERTH_RUNTIME: 'runc' }, 'low-level.ts');
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'created: init true, conmon true\nexit status 5\n', r.stderr);
   await berth(['oci', 'umount', dir], opts());
 });
 
