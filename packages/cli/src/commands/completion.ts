@@ -264,7 +264,13 @@ _berth() {
   for ((i = 2; i < CURRENT; i++)); do
     w=\${words[i]}
     __berth_rest "$cmd"
-    if [[ -n $REPLY ]] && ((npos >= REPLY)); then _normal; return; fi
+    if [[ -n $REPLY ]] && ((npos >= REPLY)); then
+      # the container's command line, completed as a command line of its own
+      words=("\${(@)words[i,-1]}")
+      ((CURRENT -= i - 1))
+      _normal
+      return
+    fi
     case $w in
       --) _files; return ;;
       -*)
