@@ -86,6 +86,31 @@ test('zsh and fish scripts parse, and describe the same commands and flags', () 
   }
 });
 
+test('fish completes subcommands, flags and fixed values (when fish is here)', () => {
+  const file = path.join(tmp, 'berth.fish');
+  writeFileSync(file, completionScript('fish', tree, VERSION));
+  const complete = (line: string) => {
+    try {
+      return execFileSync('fish', ['-c', `source ${file}; complete -C '${line}'`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  };
+  const subs = complete('berth oci cr');
+  if (subs === undefined) return;
+  assert.equal(subs, ['create']);
+  assert.equal(complete('berth exec --runt'), ['--runtime']);
+  assert.equal(complete('berth exec --runtime '), ['crun', 'runc']);
+  assert.equal(complete('berth completion '), ['bash', 'fish', 'zsh']);
+});
+
 test('every command of the tree has an entry; run/exec/shell stop after the image', () => {
   const list = entries(tree);
   const paths = list.map((e) => e.path);
