@@ -94,13 +94,24 @@ function destinationOf(wanted: string, what: string): string {
  * value is CSV (one mount per line), fields `key[=value]`: `type` (only `bind`, the default),
  * `source`/`src`, `destination`/`dst`/`target`, `ro`/`readonly`. `image-src` and `id` are
  * image binds (`ERR_MOUNTS_BIND_UNSUPPORTED`); `bind-propagation` and unknown keys are
- * refused (`ERR_MOUNTS_MOUNT_SPEC`). Source and destination are required.
+ * refused (`ERR_MOUNTS_MOUNT_SPEC`). Source and destination are required, and a value naming
+ * no mount at all (`''`, blank lines only) is an error.
  */
 export function parseMountSpecs(values: string[]): BindSpec[] {
   const list = parseOptions(Strings, values, 'mount values', MountsError);
   const out: BindSpec[] = [];
   for (const value of list) {
-    for (const record of splitCsv(value)) {
+    const records = splitCsv(value);
+    if (records.length === 0) {
+      // upstream's CSV reader yields nothing for '' and adds no mount; like `-B ''`, berth
+      // refuses it, so that an empty variable in `--mount "$SPEC"` is not silently dropped
+      throw new MountsError(
+        'ERR_MOUNTS_MOUNT_SPEC',
+        `mount specification ${JSON.stringify(value)} names no mount`,
+        { hint: 'use --mount type=bind,src=HOST,dst=CONTAINER[,ro]' },
+      );
+    }
+    for (const record of records) {
       let source = '';
       let destination = '';
       let readonly = false;

@@ -74,6 +74,8 @@ for (const [text, code, message] of [
   ['src=/opt,dst=/', 'ERR_MOUNTS_BIND_DESTINATION', /container root/],
   ['src="/opt,dst=/x', 'ERR_MOUNTS_MOUNT_SPEC', /bare "/],
   ['"src=/opt,dst=/x', 'ERR_MOUNTS_MOUNT_SPEC', /not closed/],
+  ['', 'ERR_MOUNTS_MOUNT_SPEC', /mount specification "" names no mount/],
+  ['\n\n', 'ERR_MOUNTS_MOUNT_SPEC', /names no mount/],
 ] as const) {
   test(`parseMountSpecs refuses ${text}`, async () => {
     await rejects(() => parseMountSpecs([text]), code, message);
