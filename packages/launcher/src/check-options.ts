@@ -65,12 +65,24 @@ export function isValidHostname(name: string): boolean {
 }
 
 /**
+ * Whether `list` is a cpuset list the kernel takes (`cpuset.cpus`, `cpuset.mems`): numbers and
+ * ascending ranges separated by commas, `0-2,4`.
+ */
+export function isCpusetList(list: string): boolean {
+  return list.split(',').every((part) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    return m !== null && (m[2] === undefined || Number(m[1]) <= Number(m[2]));
+  });
+}
+
+/**
  * Refuses what upstream refuses before doing any work: `--compat` with `--no-compat`, the
  * options of `unsupportedOptions` (`not supported by OCI launcher: A,B`), and `--writable`.
  * Then what berth refuses where upstream would go on and fail later or silently ignore the
  * value (docs/singularity-compat.md): a `--hostname` that is not an RFC 1123 name, unknown
  * `--add-caps`/`--drop-caps` names (upstream warns and ignores them) and unknown `--no-mount`
- * names (upstream ignores them), so that a typo never runs a container other than the one asked for.
+ * names (upstream ignores them), so that a typo never runs a container other than the one asked for;
+ * and a `--cpuset-cpus`/`--cpuset-mems` that is not a cpuset list (`isCpusetList`).
  */
 export function checkOptions(o: ResolvedLaunchOptions): void {
   if (o.compat && o.noCompat) {
@@ -125,6 +137,20 @@ export function checkOptions(o: ResolvedLaunchOptions): void {
         {
           hint: 'name Linux capabilities, with or without CAP_ (CAP_NET_ADMIN, sys_ptrace), or ALL',
         },
+      );
+    }
+  }
+  // upstream passes these to the runtime, which fails with `writing file cpuset.cpus: Invalid
+  // argument` after berth has prepared everything: name the flag and the value up front
+  for (const [flag, list] of [
+    ['--cpuset-cpus', o.limits?.cpusetCpus],
+    ['--cpuset-mems', o.limits?.cpusetMems],
+  ] as const) {
+    if (list !== undefined && list !== '' && !isCpusetList(list)) {
+      throw new LaunchError(
+        'ERR_LAUNCH_OPTIONS',
+        `${flag} ${JSON.stringify(list)} is not a list of numbers and ranges`,
+        { hint: `write numbers and ascending ranges separated by commas: ${flag} 0-2,4` },
       );
     }
   }

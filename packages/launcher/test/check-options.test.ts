@@ -1,7 +1,12 @@
 import { parseOptions } from '@berth-oci/errors';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkOptions, checkRuntimeOptions, isValidHostname } from '../src/check-options.js';
+import {
+  checkOptions,
+  checkRuntimeOptions,
+  isCpusetList,
+  isValidHostname,
+} from '../src/check-options.js';
 import { LaunchOptionsSchema } from '../src/options.js';
 import { rejects } from './helpers.js';
 
@@ -65,6 +70,26 @@ test('checkOptions refuses unknown capabilities and --no-mount names', async () 
       noMount: ['proc,tmp,/etc/resolv.conf'],
     }),
   );
+});
+
+test('isCpusetList: numbers and ascending ranges, comma-separated', () => {
+  for (const ok of ['0', '0-2,4', '1,3,5-7', '0-0']) assert.ok(isCpusetList(ok), ok);
+  for (const bad of ['a-b', '3-1', '1,', ',1', '1-', '-1', '1 2', '0x1', '1-2-3'])
+    assert.not.ok(isCpusetList(bad), bad);
+});
+
+test('checkOptions refuses a --cpuset-cpus or --cpuset-mems that is not a cpuset list', async () => {
+  await rejects(
+    () => checkOptions(resolved({ limits: { cpusetCpus: 'a-b' } })),
+    'ERR_LAUNCH_OPTIONS',
+    /--cpuset-cpus "a-b" is not a list of numbers and ranges/,
+  );
+  await rejects(
+    () => checkOptions(resolved({ limits: { cpusetMems: '1-0' } })),
+    'ERR_LAUNCH_OPTIONS',
+    /--cpuset-mems "1-0"/,
+  );
+  checkOptions(resolved({ limits: { cpusetCpus: '0-1', cpusetMems: '0' } }));
 });
 
 test('checkRuntimeOptions: --no-mount proc is refused on runc only', async () => {
