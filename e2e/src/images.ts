@@ -129,11 +129,14 @@ export async function buildTestImage(layout: string, tag = 'test'): Promise<Test
   }
 }
 
-/** The quick start's demo image: busybox, printing a greeting. Any user can build it. */
+/**
+ * The quick start's demo image: busybox, printing a greeting. Any user can build it.
+ * `user` sets the image config's User (its /etc/passwd knows root and nobody).
+ */
 export async function buildDemoImage(
   layout: string,
   tag = 'demo',
-  options: { rootMode?: number } = {},
+  options: { rootMode?: number; user?: string } = {},
 ): Promise<TestImage> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'berth-demo-stage-'));
   await chmod(work, options.rootMode ?? 0o755); // the layer's root entry: the container's /
@@ -146,6 +149,7 @@ export async function buildDemoImage(
         'echo "hello from a berth container: $(uname -s) $(uname -r), uid $(id -u), $(ls /bin | wc -l) files in /bin"',
       ],
       Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      ...(options.user !== undefined && { User: options.user }),
     });
     return { layout, tag, ref: `oci:${layout}:${tag}`, manifestDigest };
   } finally {
