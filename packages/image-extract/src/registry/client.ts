@@ -9,7 +9,6 @@ import { debug } from '../debug.js';
 import { cacheWriteError, ImageError, q } from '../errors.js';
 import { answerChallenge, authRequired } from './challenge.js';
 import { type Credentials, findCredentials } from './credentials.js';
-import { isLoopbackRegistry } from './loopback.js';
 import {
   errorText,
   type HttpContext,
@@ -17,6 +16,7 @@ import {
   readBody,
   sendFollowingRedirects,
 } from './http.js';
+import { isLoopbackRegistry } from './loopback.js';
 import { type ResolvedRegistryOptions, registryOrigin } from './options.js';
 import { type Attempt, type RetryPolicy, Transient, withRetries } from './retry.js';
 import { TokenCache } from './token-cache.js';
