@@ -151,6 +151,27 @@ async function tearDown(): Promise<void> {
   if (w) await rm(w, { recursive: true, force: true });
 }
 
+/**
+ * The runtime states (`<state root>/berth-*`) of launch containers whose command names
+ * `marker`. Slurm kills berth together with its runtime, so they are left behind until a later
+ * launch of the user's sweeps them (sweep.ts); this runs one (once they are old enough to be
+ * examined) and returns what is still there.
+ */
+async function statesLeftAfterALaunch(marker: string): Promise<string[]> {
+  await new Promise((r) => setTimeout(r, 5_500)); // the sweep skips states under 5 s old
+  const launch = await asUser(berthExec(mpi.ref, 'true'));
+  assert.is(launch.code, 0, launch.stderr);
+  const root = path.join('/tmp', `berth-${user.uid}`);
+  const left: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    if (!name.startsWith('berth-')) continue;
+    // crun keeps the spec in config.json, runc inside state.json
+    const read = (f: string) => readFile(path.join(root, name, f), 'utf8').catch(() => '');
+    if (`${await read('config.json')}${await read('state.json')}`.includes(marker)) left.push(name);
+  }
+  return left;
+}
+
 test('srun -n 4: four containers, each with its own SLURM_PROCID, one unpack', async () => {
   const cache = await userDir('cache-srun');
   const r = await asUser(
@@ -228,6 +249,7 @@ test('scancel reaches the containers, and nothing is left on the node', async ()
   await waitFor(async () => !(await squeueIds()).includes(id), 60_000, `job ${id} to end`);
   // the containers' processes, and srun's and berth's (their command lines name the marker)
   await waitFor(() => pidsMatching(marker).length === 0, 15_000, 'the job to be gone');
+  assert.equal(await statesLeftAfterALaunch(marker), [], 'runtime state of the killed containers');
 });
 
 for (const runtime of RUNTIMES) {
@@ -323,6 +345,11 @@ test('a time limit ends the job and its containers, and nothing is left', async 
   await waitFor(async () => !(await squeueIds()).includes(job.id), 150_000, 'the time limit');
   assert.match(await readFile(job.out, 'utf8'), /DUE TO TIME LIMIT/);
   await waitFor(() => pidsMatching(job.marker).length === 0, 15_000, 'the job to be gone');
+  assert.equal(
+    await statesLeftAfterALaunch(job.marker),
+    [],
+    'runtime state of the killed container',
+  );
 });
 
 test.run();

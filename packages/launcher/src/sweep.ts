@@ -15,13 +15,22 @@
  * (MAX_PER_SWEEP, chosen at random so that live ones cannot hide stale ones for ever), skips
  * bundles changed in the last seconds (almost surely live: no lock is tried on them), and runs
  * while the container runs, not before it.
+ *
+ * A launcher killed with its runtime (Slurm's SIGKILL of a job step kills every process at
+ * once) also leaves the runtime's state of its container (`<state root>/berth-XXXX`, named by
+ * the launch): the runtime removes it only when it sees its container exit. After the bundles,
+ * a sweep removes the launch containers whose bundle is gone and whose init process is dead:
+ * `runtime delete --force` (which also removes a cgroup the runtime made), then the directory
+ * itself if the runtime could not. A container whose process still runs is never touched.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { debuglog } from 'node:util';
 import { isBerthError } from '@berth-oci/errors';
 import { acquireLock, type Lock } from '@berth-oci/lock';
+import { globalArgs, type RuntimeName, which } from '@berth-oci/runtime-ops';
+import { execa } from 'execa';
 
 const debug = debuglog('berth:launcher');
 
@@ -69,7 +78,11 @@ export async function makeOwnedBundle(
     await lock?.release();
     throw e;
   }
-  const sweep = lock ? sweepBundles(bundles, { ...options, skip: bundle }) : Promise.resolve();
+  const sweep = lock
+    ? sweepBundles(bundles, { ...options, skip: bundle }).then(() =>
+        sweepRuntimeStates(path.dirname(bundles), options),
+      )
+    : Promise.resolve();
   owned.set(bundle, { lock, sweep });
   return bundle;
 }
@@ -163,6 +176,118 @@ async function removeIfUnowned(dir: string): Promise<boolean> {
   } finally {
     await lock.release();
   }
+}
+
+/** The name `launch()` gives its containers (launch.ts): only those are swept. */
+const LAUNCH_ID = /^berth-[0-9a-f]{16}$/;
+
+/** What a runtime's state of one container says: its init pid and its bundle. */
+interface StateFacts {
+  runtime: RuntimeName;
+  pid: number | undefined;
+  bundle: string | undefined;
+}
+
+/** Reads crun's `status` or runc's `state.json` in a container's state directory. */
+async function readState(dir: string): Promise<StateFacts | undefined> {
+  const json = async (file: string) => {
+    try {
+      return JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  const num = (x: unknown) =>
+    Number.isInteger(x) && (x as number) > 0 ? (x as number) : undefined;
+  const crun = await json('status');
+  if (crun) {
+    const bundle = typeof crun.bundle === 'string' ? crun.bundle : undefined;
+    return { runtime: 'crun', pid: num(crun.pid), bundle };
+  }
+  const runc = await json('state.json');
+  if (runc) {
+    const labels = (runc.config as { labels?: unknown } | undefined)?.labels;
+    const label = Array.isArray(labels)
+      ? labels.find((l): l is string => typeof l === 'string' && l.startsWith('bundle='))
+      : undefined;
+    return { runtime: 'runc', pid: num(runc.init_process_pid), bundle: label?.slice(7) };
+  }
+  return undefined;
+}
+
+/** True unless `pid` is certainly gone (EPERM: it exists, someone else's). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+export interface StateSweepOptions {
+  /** The time to compare ages with (ms since the epoch; default now). */
+  now?: number;
+  /** Skip states changed more recently than this (default MIN_AGE_MS). */
+  minAgeMs?: number;
+  /** Examine at most this many (default MAX_PER_SWEEP). */
+  max?: number;
+  /** Where to look for crun and runc (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Removes from the runtime state root `root` the state of launch containers (`berth-` and 16
+ * hex digits) whose bundle no longer exists and whose init process is dead: what a launcher
+ * killed together with its runtime leaves. Returns the state directories removed; never
+ * throws.
+ */
+export async function sweepRuntimeStates(
+  root: string,
+  options: StateSweepOptions = {},
+): Promise<string[]> {
+  const now = options.now ?? Date.now();
+  const minAge = options.minAgeMs ?? MIN_AGE_MS;
+  const max = options.max ?? MAX_PER_SWEEP;
+  let names: string[];
+  try {
+    names = (await readdir(root)).filter((n) => LAUNCH_ID.test(n));
+  } catch (e) {
+    debug('sweep: cannot read %s: %s', root, (e as Error).message);
+    return [];
+  }
+  const removed: string[] = [];
+  let looked = 0;
+  for (const id of shuffle(names)) {
+    if (removed.length >= max || looked >= MAX_STATS) break;
+    looked++;
+    const dir = path.join(root, id);
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st?.isDirectory() || now - Math.max(st.mtimeMs, st.ctimeMs) < minAge) continue;
+    const facts = await readState(dir);
+    // unreadable: being written, or not a runtime's; a live launch's bundle exists
+    if (!facts?.bundle || (await lstat(facts.bundle).catch(() => undefined))) continue;
+    if (facts.pid !== undefined && processAlive(facts.pid)) continue;
+    const file = await which(facts.runtime, options.env ?? process.env);
+    if (file) {
+      const rootless = process.getuid?.() !== 0;
+      const args = globalArgs({ name: facts.runtime, path: file }, { root, rootless });
+      const r = await execa(file, [...args, 'delete', '--force', id], {
+        reject: false,
+        stdio: 'ignore',
+        timeout: 10_000,
+      });
+      debug('sweep: %s delete --force %s: exit %s', facts.runtime, id, r.exitCode);
+    }
+    try {
+      await rm(dir, { recursive: true, force: true });
+      removed.push(dir);
+      debug('sweep: removed the state of %s, whose launch died with its runtime', id);
+    } catch (e) {
+      debug('sweep: cannot remove %s: %s', dir, (e as Error).message);
+    }
+  }
+  return removed;
 }
 
 function shuffle<T>(items: T[]): T[] {

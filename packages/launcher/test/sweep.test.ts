@@ -5,7 +5,7 @@ import path from 'node:path';
 import { acquireLock } from '@berth-oci/lock';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeOwnedBundle, releaseBundle, sweepBundles } from '../src/sweep.js';
+import { makeOwnedBundle, releaseBundle, sweepBundles, sweepRuntimeStates } from '../src/sweep.js';
 
 let root = '';
 test.before.each(async () => {
@@ -97,6 +97,66 @@ test('makeOwnedBundle: a locked b- bundle that a sweep leaves alone until it is 
   await releaseBundle(mine);
   assert.not.ok(await exists(stale), 'the new bundle started a sweep');
   assert.equal(await readdir(root), []);
+});
+
+/** The pid of a process that has exited (and been reaped). */
+async function deadPid(): Promise<number> {
+  const child = spawn('true', { stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r));
+  return child.pid as number;
+}
+
+/** A runtime state directory as crun (`status`) or runc (`state.json`) writes it. */
+async function state(
+  id: string,
+  runtime: 'crun' | 'runc',
+  facts: { pid: number; bundle: string },
+): Promise<string> {
+  const dir = path.join(root, id);
+  await mkdir(dir);
+  if (runtime === 'crun') {
+    await writeFile(
+      path.join(dir, 'status'),
+      JSON.stringify({ pid: facts.pid, bundle: facts.bundle }),
+    );
+    await writeFile(path.join(dir, 'config.json'), '{}');
+  } else {
+    const config = { labels: [`bundle=${facts.bundle}`] };
+    await writeFile(
+      path.join(dir, 'state.json'),
+      JSON.stringify({ init_process_pid: facts.pid, config }),
+    );
+  }
+  return dir;
+}
+
+test('runtime state of a launch killed with its runtime is swept (crun and runc forms)', async () => {
+  const gone = path.join(root, 'bundles', 'b-gone');
+  const pid = await deadPid();
+  const a = await state('berth-00000000000000aa', 'crun', { pid, bundle: gone });
+  const b = await state('berth-00000000000000bb', 'runc', { pid, bundle: gone });
+  assert.equal(await sweepRuntimeStates(root), [], 'too young');
+  const removed = await sweepRuntimeStates(root, { now: later(60_000) });
+  assert.equal(removed.sort(), [a, b]);
+  assert.equal(await readdir(root), []);
+});
+
+test('runtime state is kept while its bundle exists, its process lives, or it is not a launch', async () => {
+  const gone = path.join(root, 'no-such-bundle');
+  const live = await bundle('b-live');
+  const pid = await deadPid();
+  const withBundle = await state('berth-0000000000000001', 'crun', { pid, bundle: live });
+  const running = await state('berth-0000000000000002', 'crun', { pid: process.pid, bundle: gone });
+  const named = await state('my-container', 'crun', { pid, bundle: gone });
+  const odd = path.join(root, 'berth-0000000000000003');
+  await mkdir(odd);
+  await writeFile(path.join(odd, 'status'), 'not json');
+  assert.equal(await sweepRuntimeStates(root, { now: later(60_000) }), []);
+  for (const dir of [withBundle, running, named, odd]) assert.ok(await exists(dir), dir);
+});
+
+test('a missing state root sweeps nothing and does not throw', async () => {
+  assert.equal(await sweepRuntimeStates(path.join(root, 'nope')), []);
 });
 
 test.run();
