@@ -21,6 +21,7 @@ export {
   execInContainer,
   killContainer,
   killSignal,
+  parseSignal,
   pauseContainer,
   resumeContainer,
   startContainer,

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { RuntimeError } from './errors.js';
@@ -25,11 +26,36 @@ export function runtimeArgv(ctx: RuntimeContext, args: string[]): string[] {
   return [...(ctx.prefix ?? []), ctx.runtime.path, ...globalArgs(ctx.runtime, ctx), ...args];
 }
 
-/** The `kill` signal berth passes on: SIGKILL with force, else the argument or SIGTERM. */
+/** The highest signal number Linux has (SIGRTMAX). */
+const MAX_SIGNAL = 64;
+
+/**
+ * A signal as the runtimes take it, checked: a name with or without `SIG` in any case
+ * (`term`, `SIGKILL`) gives the `SIG` name, a number 1-64 gives the number. Anything else is
+ * refused (ERR_INVALID_OPTIONS): a runtime may send nothing for a name it does not know, and
+ * say nothing about it.
+ */
+export function parseSignal(signal: string): string {
+  const s = signal.trim();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= MAX_SIGNAL) return String(n);
+  } else if (/^[A-Za-z][A-Za-z0-9]*$/.test(s)) {
+    const upper = s.toUpperCase();
+    const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+    if (Object.hasOwn(constants.signals, name)) return name;
+  }
+  throw new RuntimeError(
+    'ERR_INVALID_OPTIONS',
+    s === '' ? 'the signal is empty' : `"${signal}" is not a signal`,
+    { hint: `name one as TERM, SIGTERM or a number from 1 to ${MAX_SIGNAL} (see kill -l)` },
+  );
+}
+
+/** The `kill` signal berth passes on: SIGKILL with force, else the argument (checked) or SIGTERM. */
 export function killSignal(options: { signal?: string; force?: boolean }): string {
   if (options.force) return 'SIGKILL';
-  const s = options.signal?.trim();
-  return s ? s : 'SIGTERM';
+  return options.signal === undefined ? 'SIGTERM' : parseSignal(options.signal);
 }
 
 /** The argv of each runtime operation (after the global flags). Pure, for tests and callers. */

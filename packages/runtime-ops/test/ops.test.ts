@@ -83,11 +83,21 @@ test('opArgs: delete --force, exec --tty, update makes the file absolute (nsente
   assert.equal(opArgs.update('c', '-'), ['update', '--resources', '-', 'c']);
 });
 
-test('killSignal: --force wins, then the argument, else SIGTERM', () => {
+test('killSignal: --force wins, then the argument (checked), else SIGTERM', () => {
   assert.is(killSignal({}), 'SIGTERM');
-  assert.is(killSignal({ signal: 'KILL' }), 'KILL');
-  assert.is(killSignal({ signal: '9', force: true }), 'SIGKILL');
-  assert.is(killSignal({ signal: ' ' }), 'SIGTERM');
+  assert.is(killSignal({ signal: 'KILL' }), 'SIGKILL');
+  assert.is(killSignal({ signal: 'sigusr1' }), 'SIGUSR1');
+  assert.is(killSignal({ signal: ' 9 ' }), '9');
+  assert.is(killSignal({ signal: '64' }), '64');
+  assert.is(killSignal({ signal: 'BOGUS', force: true }), 'SIGKILL');
+  for (const bad of ['BOGUS', 'SIGFOO', '', ' ', '0', '65', '-9', 'SIG', 'KILL;', '9x']) {
+    assert.throws(
+      () => killSignal({ signal: bad }),
+      (e: Error & { code?: string }) =>
+        e.code === 'ERR_INVALID_OPTIONS' && /signal/.test(e.message),
+      bad,
+    );
+  }
 });
 
 test('holder and cgroup-mask argv', () => {

@@ -167,11 +167,9 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
           }),
       async (a) => {
         const loaded = await loadContainer(io, String(a.id));
+        // an explicit '' is refused, not taken for the default
+        const signal = killSignal({ signal: str(a.sig) ?? str(a.signal), force: a.force === true });
         await requireStatus(loaded, ['created', 'running', 'paused'], 'kill');
-        const signal = killSignal({
-          signal: str(a.sig) || str(a.signal),
-          force: a.force === true,
-        });
         await killContainer(loaded.ctx, loaded.record.id, signal);
         return 0;
       },
