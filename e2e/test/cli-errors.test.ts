@@ -194,6 +194,13 @@ const CASES: Case[] = [
   { args: ['oci', 'umount', '/no/such/bundle'], says: /"\/no\/such\/bundle"/ },
   { args: ['oci', 'umount', 'W'], says: /not a bundle made by berth/ },
   { args: ['oci', 'umount', ''], says: /bundle/ },
+  // operands after --: those that look like options are refused, not left aside
+  { args: ['oci', 'state', '--', '-x'], says: /"-x" after "--" is not an operand/ },
+  { args: ['oci', 'kill', 'nosuch', '--', '-9'], says: /"-9" after "--"/ },
+  { args: ['oci', 'create', '-b', 'DIR/bundle', '--', '-x'], says: /"-x" after "--"/ },
+  { args: ['oci', 'state', '--'], says: /argument/ },
+  { args: ['cache', 'clean', '--', '-x'], says: /"-x" after "--"/ },
+  { args: ['cache', 'clean', '--', 'IMG', 'IMG'], says: /argument/ },
 ];
 
 test.before(async () => {
@@ -284,6 +291,62 @@ test(`${CASES.length} malformed command lines: 255, "berth: ...", never an inter
     'oci create wrote into the bundle',
   );
   console.log(`  ok ${CASES.length} malformed command lines refused`);
+});
+
+test('-- before operands and checked signal names, on a real container and cache (issue 9, items 16 and 18)', async () => {
+  const run = async (args: string[], code = 0) => {
+    const r = await berth(args, opts('user'));
+    assert.is(r.code, code, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const state = async (id: string) =>
+    (JSON.parse((await run(['oci', 'state', '--', id])).stdout) as { status: string }).status;
+  const bundle = path.join(work, 'user-dir', 'kill-bundle');
+  await run(['oci', 'mount', image.ref, bundle]);
+  try {
+    const before = await ociIds('user');
+    // a missing id stops the command: no container named "undefined" is created
+    const missing = await run(['oci', 'create', '-b', bundle], 255);
+    assert.match(missing.stderr, /^berth: /);
+    await run(['oci', 'create', '-b', bundle, '--'], 255);
+    assert.equal(await ociIds('user'), before);
+    await run(['oci', 'create', '-b', bundle, '--', 'sig-c']);
+    assert.is(await state('sig-c'), 'created');
+    for (const bad of ['BOGUS', 'SIGFOO', '', '0', '65', 'TERM;']) {
+      const r = await run(['oci', 'kill', 'sig-c', bad], 255);
+      assert.match(r.stderr, /^berth: .*signal/, bad);
+    }
+    await run(['oci', 'kill', 'sig-c', '--signal', 'NOPE'], 255);
+    await run(['oci', 'kill', 'sig-c', '--', '-9'], 255);
+    assert.is(await state('sig-c'), 'created', 'a refused kill sent nothing');
+    await run(['oci', 'kill', '--', 'sig-c', 'kill']);
+    const deadline = Date.now() + 10_000;
+    while ((await state('sig-c')) !== 'stopped' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.is(await state('sig-c'), 'stopped');
+    await run(['oci', 'delete', '--', 'sig-c']);
+    assert.equal(await ociIds('user'), before);
+  } finally {
+    await berth(['oci', 'delete', '--force', 'sig-c'], opts('user'));
+    await run(['oci', 'umount', bundle]);
+  }
+
+  // `cache clean -- IMAGE` removes that image only, not everything
+  const other = await buildDemoImage(path.join(work, 'layout'), 'other', { user: '1234' });
+  const cache = path.join(work, 'cache-clean');
+  await mkdir(cache, { mode: 0o700 });
+  await chown(cache, user.uid, user.gid);
+  const inCache = (args: string[], code = 0) =>
+    berth(args, opts('user', { cacheDir: cache })).then((r) => {
+      assert.is(r.code, code, `berth ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    });
+  await inCache(['exec', image.ref, 'true']);
+  await inCache(['exec', other.ref, 'true']);
+  assert.match(await inCache(['cache', 'clean', '--', image.ref]), /^removed 1 images/);
+  const listed = await inCache(['cache', 'list']);
+  assert.ok(listed.includes(other.ref), listed);
+  assert.not.ok(listed.includes(image.ref), listed);
 });
 
 test.run();

@@ -72,6 +72,35 @@ export const berthTree = (): CommandNode =>
 const GLOBAL_SPELLINGS = ['--debug', '--verbose', '-v'];
 
 /**
+ * `--` ends the options: only operands follow. run/exec/shell and `oci exec` hand what follows
+ * to the container. Every other command takes operands yargs must see as its positionals
+ * (`oci start -- ID`, `cache clean -- IMAGE`): the `--` is dropped, and an operand that looks
+ * like an option is refused, since no container id, image, signal or shell name berth takes
+ * starts with `-` (yargs would otherwise leave them aside and run the command without them).
+ */
+export function operandsAfterDashDash(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  if (end < 0) return argv;
+  const words = argv.slice(0, end).filter((a) => !a.startsWith('-'));
+  const command = ['oci', 'cache'].includes(words[0] ?? '')
+    ? words.slice(0, 2).join(' ')
+    : (words[0] ?? '');
+  if (['run', 'exec', 'shell', 'oci exec'].includes(command)) return argv;
+  const operands = argv.slice(end + 1);
+  const bad = operands.find((a) => a.startsWith('-') && a !== '-');
+  if (bad !== undefined) {
+    throw new CliError(
+      'ERR_CLI_USAGE',
+      `"${bad}" after "--" is not an operand of berth ${command || 'itself'}`,
+      {
+        hint: 'options go before "--"; no container id, image, signal or shell name starts with "-"',
+      },
+    );
+  }
+  return [...argv.slice(0, end), ...operands];
+}
+
+/**
  * The berth command line. Returns the exit status instead of exiting, so it can be tested
  * in-process: the container's status for run/exec/shell, 0 for help, 255 for berth's own errors
  * (usage errors included).
@@ -85,7 +114,16 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   // command's own arguments start after them.
   let lead = 0;
   while (lead < argv.length && GLOBAL_SPELLINGS.includes(argv[lead] as string)) lead++;
-  const args = [...argv.slice(0, lead), ...splitAtImage(splitOciArgs(argv.slice(lead)))];
+  let args: string[];
+  try {
+    args = [
+      ...argv.slice(0, lead),
+      ...splitAtImage(splitOciArgs(operandsAfterDashDash(argv.slice(lead)))),
+    ];
+  } catch (e) {
+    renderError(io, e, false);
+    return BERTH_FAILURE;
+  }
   const setExit = (code: number) => {
     exitCode = code;
   };
@@ -103,9 +141,16 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .alias('help', 'h')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
+      if (err !== undefined && err !== null && err === failed) return; // the guard's rethrow
       usage = err === undefined || err === null;
+      // yargs may report several failures; the last is the most specific one
       failed = err ?? new CliError('ERR_CLI_USAGE', msg, { hint: 'see berth --help' });
     })
+    // yargs goes on to the command's handler after a failed check: stop it there (a missing id
+    // let `oci create -b B` create a container named "undefined")
+    .middleware(() => {
+      if (failed !== undefined) throw failed;
+    }, false)
     .showHelpOnFail(false);
   parser.epilogue(EPILOG);
   try {

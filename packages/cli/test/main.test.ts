@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { actionCommand, launchOptions } from '../src/commands/action.js';
 import { fastMain } from '../src/fast-path.js';
-import { main, VERSION } from '../src/main.js';
+import { main, operandsAfterDashDash, VERSION } from '../src/main.js';
 import { splitAtImage } from '../src/options/flags.js';
 import { splitEnv } from '../src/options/values.js';
 import { captureIo } from './helpers.js';
@@ -19,7 +19,48 @@ test('berth version prints the version and exits 0, as --version does', async ()
   assert.is(t.out(), `${VERSION}\n`);
 });
 
-const COMMANDS = ['run', 'exec', 'shell', 'oci', 'pull', 'cache', 'version'];
+const COMMANDS = ['run', 'exec', 'shell', 'oci', 'pull', 'cache', 'version', 'completion'];
+
+test('operandsAfterDashDash: -- is dropped before operands, kept for command lines', () => {
+  assert.equal(operandsAfterDashDash(['oci', 'start', '--', 'c1']), ['oci', 'start', 'c1']);
+  assert.equal(operandsAfterDashDash(['cache', 'clean', '--', 'IMG']), ['cache', 'clean', 'IMG']);
+  assert.equal(operandsAfterDashDash(['oci', 'kill', '-s', 'KILL', '--', 'c1']), [
+    'oci',
+    'kill',
+    '-s',
+    'KILL',
+    'c1',
+  ]);
+  for (const kept of [
+    ['exec', 'IMG', '--', 'ls', '-l'],
+    ['run', '-B', '/a', 'IMG', '--', '-x'],
+    ['shell', 'IMG', '--', '-i'],
+    ['oci', 'exec', 'c1', '--', 'sh', '-c', 'exit 7'],
+    ['oci', 'state', 'c1'],
+  ])
+    assert.equal(operandsAfterDashDash(kept), kept);
+  for (const bad of [
+    ['oci', 'kill', 'c1', '--', '-9'],
+    ['cache', 'clean', '--', '--all'],
+    ['pull', '--', '-x'],
+  ]) {
+    assert.throws(
+      () => operandsAfterDashDash(bad),
+      (e: Error) => /after "--" is not an operand/.test(e.message),
+      bad.join(' '),
+    );
+  }
+});
+
+test('a command whose arguments fail the checks does not run (oci create without an id)', async () => {
+  const t = captureIo();
+  assert.is(await main(['oci', 'create', '-b', '/nonexistent-bundle-dir'], t.io), 255);
+  assert.match(t.err(), /^berth: Missing required argument: id/);
+  assert.not.match(t.err(), /nonexistent-bundle-dir/, 'the handler ran');
+  const u = captureIo();
+  assert.is(await main(['cache', 'clean', '--', 'a', 'b'], u.io), 255);
+  assert.not.match(u.out(), /removed/, 'the clean ran');
+});
 
 test('--help lists every command', async () => {
   const t = captureIo();
