@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -11,6 +12,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { blobCacheDir, ensureBlob, storeBlob } from '../src/cache/blob-cache.js';
 import { cleanCache, listCache } from '../src/cache/cache-clean.js';
 import { defaultCacheDir } from '../src/cache/cache-dir.js';
 import {
@@ -226,6 +228,25 @@ test('cleanCache: temporaries by default, one image, or everything', async () =>
   await unpackToCache({ image: a, cacheDir: cache, variant: 'v' });
   r = await cleanCache({ cacheDir: cache, all: true });
   assert.equal(readdirSync(cache), []);
+});
+
+test('storing a blob, or finding it cached, removes the temporaries a killed writer left', async () => {
+  const cache = tempDir();
+  const data = Buffer.from('{"schemaVersion":2}');
+  const hex = createHash('sha256').update(data).digest('hex');
+  const dir = blobCacheDir(cache);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${hex}.tmp-killed1`), '{"sch');
+  await storeBlob(cache, `sha256:${hex}`, data);
+  assert.equal(readdirSync(dir), [hex]);
+  // a layer download killed after another one had stored the layer
+  writeFileSync(path.join(dir, `${hex}.tmp-killed2`), '{');
+  const desc = { digest: `sha256:${hex}`, size: data.length };
+  const fetched = await ensureBlob(cache, desc, 'layer', 'test', async () => {
+    throw new Error('no download expected: the blob is cached');
+  });
+  assert.is(fetched, false);
+  assert.equal(readdirSync(dir), [hex]);
 });
 
 test.run();

@@ -74,18 +74,32 @@ async function haveVerifiedBlob(
   }
 }
 
-/** Stores a verified small blob (manifest, index, config) in the cache: temporary file, then rename. */
+/**
+ * Stores a verified small blob (manifest, index, config) in the cache: under the blob's lock,
+ * a temporary file renamed into place. Temporary files of the same blob left by a writer that
+ * was killed are removed (under the lock nobody else is writing one).
+ */
 export async function storeBlob(cacheDir: string, digest: string, data: Buffer): Promise<void> {
   const dir = blobCacheDir(cacheDir);
   await privateDir(dir);
   const final = blobCachePath(cacheDir, digest);
-  const tmp = tmpName(final);
-  try {
-    await writeFile(tmp, data, { mode: 0o600, flush: true });
-    await rename(tmp, final);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw cacheWriteError(error, final, `blob ${digest}`, { written: 0, size: data.length });
+  await withCacheLock(lockPath(cacheDir, `blob-${digestHex(digest)}`), async () => {
+    await removeTemporaries(dir, digestHex(digest));
+    const tmp = tmpName(final);
+    try {
+      await writeFile(tmp, data, { mode: 0o600, flush: true });
+      await rename(tmp, final);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw cacheWriteError(error, final, `blob ${digest}`, { written: 0, size: data.length });
+    }
+  });
+}
+
+/** Removes the temporary files of blob `hex` in `dir`; the caller holds the blob's lock. */
+async function removeTemporaries(dir: string, hex: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(`${hex}.tmp-`)) await rm(path.join(dir, name), { force: true });
   }
 }
 
@@ -106,10 +120,9 @@ export async function ensureBlob(
   await privateDir(dir);
   const hex = digestHex(desc.digest);
   return withCacheLock(lockPath(cacheDir, `blob-${hex}`), async () => {
+    // before the check: a download killed just after another one finished leaves its file too
+    await removeTemporaries(dir, hex);
     if (await haveVerifiedBlob(cacheDir, desc, what, image)) return false;
-    for (const name of await readdir(dir)) {
-      if (name.startsWith(`${hex}.tmp-`)) await rm(path.join(dir, name), { force: true });
-    }
     const final = path.join(dir, hex);
     const tmp = tmpName(final);
     try {
