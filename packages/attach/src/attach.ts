@@ -36,6 +36,11 @@ export type AttachOptions = v.InferInput<typeof AttachOptionsSchema>;
 export interface AttachResult {
   /** The user typed the detach keys: the container keeps running. */
   detached: boolean;
+  /**
+   * The socket ended with a reset (conmon closed it with input of ours unread): output still in
+   * flight may be missing, and a caller that can should take the rest from the container's log.
+   */
+  reset?: boolean;
 }
 
 /**
@@ -90,7 +95,9 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
 
     // Listen for the end from the start: a short-lived container can exit while `onAttached`
     // (starting it) is still awaited, and that end must not be missed.
-    const ended = socket.closed.then((): AttachResult => ({ detached: false }));
+    const ended = socket.closed.then(
+      (): AttachResult => ({ detached: false, ...(socket.wasReset && { reset: true }) }),
+    );
     if (o.onAttached) await o.onAttached();
 
     return await new Promise<AttachResult>((resolve) => {

@@ -23,6 +23,7 @@ export const attachSocketPath = (bundle: string) => path.join(bundle, 'attach');
 export class AttachSocket extends EventEmitter<{ frame: [Frame]; close: [] }> {
   readonly #socket: InstanceType<typeof nus.SeqpacketSocket>;
   #closed = false;
+  #reset = false;
   /** Resolves when the socket has closed. */
   readonly closed: Promise<void>;
 
@@ -35,7 +36,12 @@ export class AttachSocket extends EventEmitter<{ frame: [Frame]; close: [] }> {
       if (frame) this.emit('frame', frame);
     });
     socket.on('end', () => this.#finish());
-    socket.on('error', () => this.#finish());
+    socket.on('error', () => {
+      // conmon's close with our input unread: the kernel reports ECONNRESET before the output
+      // still queued here, which the socket library then drops
+      if (!this.#closed) this.#reset = true;
+      this.#finish();
+    });
     socket.on('close', () => this.#finish());
   }
 
@@ -48,6 +54,11 @@ export class AttachSocket extends EventEmitter<{ frame: [Frame]; close: [] }> {
       // already gone
     }
     this.emit('close');
+  }
+
+  /** True when output ended with an error (a reset) rather than a clean end: some may be lost. */
+  get wasReset(): boolean {
+    return this.#reset;
   }
 
   get isClosed(): boolean {
