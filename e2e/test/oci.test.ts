@@ -22,6 +22,7 @@ import {
   type RunOptions,
   type RuntimeName,
   requireRoot,
+  startBerth,
   type User,
   waitFor,
   workDir,
@@ -171,8 +172,15 @@ async function holderPid(profile: Profile): Promise<number | undefined> {
 const shellQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
 
 /** berth in a pseudo-terminal (util-linux `script`) that the test types into as it goes. */
-function startPty(args: string[], profile: Profile, runtime: RuntimeName) {
-  const cmd = [process.execPath, BERTH, ...args].map(shellQuote).join(' ');
+function startPty(
+  args: string[],
+  profile: Profile,
+  runtime: RuntimeName,
+  opts: { thenShowTerminal?: boolean } = {},
+) {
+  let cmd = [process.execPath, BERTH, ...args].map(shellQuote).join(' ');
+  // berth's status stays the session's; `stty -a` then shows the terminal berth left behind
+  if (opts.thenShowTerminal) cmd = `${cmd}; s=$?; echo; echo TERMINAL:; stty -a; exit $s`;
   const scriptArgs = ['--quiet', '--return', '--command', cmd, '/dev/null'];
   const env = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -223,6 +231,15 @@ function startPty(args: string[], profile: Profile, runtime: RuntimeName) {
       return { code: r.exitCode, out };
     },
   };
+}
+
+/**
+ * The container's terminal wrote each line with `\r\n`; relayed through a fully raw host
+ * terminal it arrives so, not as `\r\r\n` (output post-processing left on) — issue 9 item 1.
+ */
+function assertRawRelay(out: string, marker: string) {
+  assert.ok(out.includes(`${marker}\r\n`), `${marker} then CR LF: ${JSON.stringify(out)}`);
+  assert.not.ok(out.includes('\r\r\n'), `no doubled carriage return: ${JSON.stringify(out)}`);
 }
 
 /** The pseudo-terminal berth runs in (found through a process whose command line names `id`). */
@@ -383,6 +400,7 @@ for (const runtime of RUNTIMES) {
       pty.type('exit 3\n');
       const r = await pty.done();
       assert.is(r.code, 3, `attach exits with the container's status: ${r.out}`);
+      assertRawRelay(r.out, 'at-42');
       await waitStatus(profile, runtime, id, 'stopped');
       assert.is((await oci(['delete', id], profile, runtime)).code, 0);
       assert.is((await oci(['umount', bundle], profile, runtime)).code, 0);
@@ -432,13 +450,20 @@ for (const runtime of RUNTIMES) {
     test(`${tag} oci run in a terminal: the container's status, nothing left`, async () => {
       const { id, bundle } = names(profile, runtime, 'run');
       await mountBundle(profile, runtime, bundle, ['/bin/sh']);
-      const pty = startPty(['oci', 'run', '-b', bundle, id], profile, runtime);
+      const pty = startPty(['oci', 'run', '-b', bundle, id], profile, runtime, {
+        thenShowTerminal: true,
+      });
       await pty.waitOutput(/# /, 'the prompt');
       const holder = await holderPid(profile);
       pty.type('echo r-$((2+3)); exit 4\n');
       const r = await pty.done();
       assert.is(r.code, 4, r.out);
-      assert.match(r.out, /r-5/);
+      assertRawRelay(r.out.slice(0, r.out.indexOf('TERMINAL:')), 'r-5');
+      // and the terminal is given back as it was: cooked, echoing, post-processing on
+      const settings = r.out.slice(r.out.indexOf('TERMINAL:')).split(/[\s;]+/);
+      for (const flag of ['icanon', 'echo', 'isig', 'opost', 'onlcr', 'icrnl']) {
+        assert.ok(settings.includes(flag), `${flag} restored after oci run: ${r.out}`);
+      }
       const s = await oci(['state', id], profile, runtime);
       assert.is(s.code, 255, 'oci run deletes the container');
       assert.is((await oci(['umount', bundle], profile, runtime)).code, 0);
@@ -512,6 +537,29 @@ for (const runtime of RUNTIMES) {
       assert.is((await oci(['umount', bundle], profile, runtime)).code, 0, 'the bundle is free');
       await assertNothingLeft(profile, `${id}-3`, bundle);
       show(profile, runtime, 'oci run of a quick command', '4 runs, exit 3 each');
+    });
+
+    // a closing terminal (SIGHUP) or a timeout (SIGTERM): each runtime gets one of them
+    const signal = runtime === 'crun' ? 'SIGTERM' : 'SIGHUP';
+    test(`${tag} oci run sent ${signal}: the container gets it, oci run cleans up`, async () => {
+      const { id, bundle } = names(profile, runtime, 'sig');
+      const script = 'trap "echo bye; exit 3" TERM HUP; echo ready; while :; do sleep 1; done';
+      await mountBundle(profile, runtime, bundle, ['/bin/sh', '-c', script], false);
+      const child = startBerth(['--debug', 'oci', 'run', '-b', bundle, id], opts(profile, runtime));
+      let out = '';
+      child.stdout?.on('data', (d) => {
+        out += d;
+      });
+      await waitFor(() => out.includes('ready'), 20_000, `the container to start; got ${out}`);
+      const holder = await holderPid(profile);
+      child.kill(signal);
+      const r = await child;
+      assert.is(r.exitCode, 3, `the trap's status: ${r.stderr}`);
+      assert.match(out, /bye/, 'the container ran its trap');
+      assert.is((await oci(['state', id], profile, runtime)).code, 255, 'the container is deleted');
+      assert.is((await oci(['umount', bundle], profile, runtime)).code, 0, 'the bundle is free');
+      await assertNothingLeft(profile, id, bundle, holder);
+      show(profile, runtime, `oci run and ${signal}`, 'trap ran, exit 3');
     });
 
     test(`${tag} --log-format json: the log holds the output while the container runs`, async () => {

@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { DEFAULT_DETACH_KEYS, DetachKeyMatcher, parseDetachKeys } from './detach-keys.js';
 import { resizeMessage } from './frames.js';
 import { AttachSocket } from './socket.js';
+import { setTerminal, ttyFd } from './terminal.js';
 
 type TtyIn = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 type TtyOut = Writable & { isTTY?: boolean; rows?: number; columns?: number };
@@ -72,9 +73,19 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   const stdin = o.stdin;
   const tty = o.tty ?? Boolean(stdin?.isTTY);
   const raw = tty && stdin?.isTTY === true && typeof stdin.setRawMode === 'function';
-  if (raw) stdin.setRawMode?.(true);
   const cleanups: (() => void)[] = [];
-  if (raw) cleanups.push(() => stdin.setRawMode?.(false));
+  if (raw) {
+    stdin.setRawMode?.(true);
+    cleanups.push(() => stdin.setRawMode?.(false));
+    const fd = ttyFd(stdin);
+    const restore = fd === undefined ? undefined : setTerminal(fd, ['raw', '-echo']);
+    if (restore) cleanups.push(restore);
+  }
+  // The container's terminal already turned its `\n` into `\r\n`: the host terminal must not
+  // do it again (output post-processing off, also when only stdout is a terminal).
+  const outFd = tty && o.stdout.isTTY ? ttyFd(o.stdout) : undefined;
+  const restoreOut = outFd === undefined ? undefined : setTerminal(outFd, ['-opost']);
+  if (restoreOut) cleanups.push(restoreOut);
   try {
     const socket = await AttachSocket.connect(o.bundle);
     cleanups.push(() => socket.close());
