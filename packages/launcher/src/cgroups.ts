@@ -98,7 +98,13 @@ export async function limitsToResources(
 
   // CPU
   const cpu: NonNullable<LinuxResources['cpu']> = {};
-  if (limits.cpuShares !== undefined && limits.cpuShares > 0) cpu.shares = limits.cpuShares;
+  if (limits.cpuShares !== undefined) {
+    const n = limits.cpuShares;
+    if (n < -1 || n > 262144)
+      throw bad('cpu-shares must be in range 2-262144', 'give --cpu-shares 2..262144 (-1: unset)');
+    // the kernel's cgroup v1 minimum is 2; runtimes map shares onto cgroup v2's cpu.weight
+    if (n > 0) cpu.shares = Math.max(n, 2);
+  }
   if (limits.cpusetCpus) cpu.cpus = limits.cpusetCpus;
   if (limits.cpusetMems) cpu.mems = limits.cpusetMems;
   if (limits.cpus !== undefined) {

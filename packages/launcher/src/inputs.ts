@@ -36,8 +36,14 @@ export async function readInputs(
     opts.workdir === undefined ? undefined : await checkWorkdir(path.resolve(cwd, opts.workdir));
   const fileEnv = { ...env, BERTH_IMAGE: opts.image, SINGULARITY_IMAGE: opts.image };
   const envFiles: Map<string, string>[] = [];
-  for (const f of opts.envFiles.flatMap((x) => x.split(',')).filter(Boolean))
+  for (const f of opts.envFiles.flatMap((x) => x.split(','))) {
+    if (f === '') {
+      throw new LaunchError('ERR_LAUNCH_ENV_FILE', 'env-file names an empty path', {
+        hint: 'give --env-file FILE (comma-separated files need a name between the commas)',
+      });
+    }
     envFiles.push(await readEnvFile(path.resolve(cwd, f), fileEnv));
+  }
   return { overlays, resources, workdir, envFiles };
 }
 

@@ -2,7 +2,12 @@ import * as v from 'valibot';
 import { AbortSignalSchema, StdioSchema } from './io-options.js';
 import { SiteConfigOptionSchema } from './site-config.js';
 
-const EnvPair = v.pipe(v.string(), v.regex(/^[^=\0]+=/, 'entries must look like NAME=value'));
+/** `NAME=value`; a name holding whitespace is refused, as podman does (no shell could use it). */
+const EnvPair = v.pipe(
+  v.string(),
+  v.regex(/^[^=\0]+=/, 'entries must look like NAME=value'),
+  v.regex(/^[^=\s]+=/, 'names must not contain whitespace'),
+);
 
 const Strings = v.optional(v.array(v.string()), []);
 const Flag = v.optional(v.boolean(), false);
@@ -30,7 +35,7 @@ export const strictOptions = <E extends v.ObjectEntries>(entries: E) =>
 export const CgroupLimitsSchema = strictOptions({
   /** `--cpus`: CPUs available (0.01 .. number of CPUs): cpu.quota over a 100 ms period. */
   cpus: v.optional(v.union([v.number('needs a number'), Text])),
-  /** `--cpu-shares`: relative CPU weight. */
+  /** `--cpu-shares`: relative CPU weight, 2..262144 (1 counts as 2); -1 or 0 leave it unset. */
   cpuShares: v.optional(Integer),
   /** `--cpuset-cpus`: host CPUs the container may use (`0-2,4`). */
   cpusetCpus: v.optional(Text),

@@ -37,6 +37,15 @@ test('paths under a file are user errors naming the path', async () => {
   assert.match(e.message, /is not a directory/);
 });
 
+test('an empty --env-file path is refused, not skipped', async () => {
+  for (const envFiles of [[''], [`${file},`], [',']]) {
+    const e = await rejects(() => readInputs(opts({ envFiles }), dir, {}), 'ERR_LAUNCH_ENV_FILE');
+    assert.match(e.message, /empty path/);
+  }
+  const read = await readInputs(opts({ envFiles: [file] }), dir, {});
+  assert.equal([...(read.envFiles[0] ?? [])], [['A', '1']]);
+});
+
 test('--disable-cache with an unusable TMPDIR is a user error naming it', async () => {
   const e = await rejects(
     () => openImage({ image: 'oci:/nowhere', disableCache: true }, { TMPDIR: file }),

@@ -159,6 +159,7 @@ test('limitsToResources: upstream conversions', async () => {
   );
   // 0 and negative shares, pids 0 and blkio-weight 0 mean unset, as upstream's flag defaults
   assert.is(await limitsToResources({ cpuShares: -1, pidsLimit: 0, blkioWeight: 0 }), undefined);
+  assert.equal(await limitsToResources({ cpuShares: 1 }), { cpu: { shares: 2 } });
   assert.equal(await limitsToResources({ cpus: 0.01 }, 2), {
     cpu: { period: 100000, quota: 1000 },
   });
@@ -169,6 +170,8 @@ for (const [limits, message] of [
   [{ cpus: '3' }, /cpus value must be in range/],
   [{ cpus: 'x' }, /invalid cpus value/],
   [{ blkioWeight: 5 }, /blkio-weight must be in range 10-1000/],
+  [{ cpuShares: -3 }, /cpu-shares must be in range 2-262144/],
+  [{ cpuShares: 262145 }, /cpu-shares must be in range/],
   [{ pidsLimit: -2 }, /invalid pids-limit: -2/],
   [{ memorySwap: 'x' }, /invalid memory-swap value/],
   [{ blkioWeightDevice: ['/dev/null'] }, /<device>:<weight>/],
@@ -288,6 +291,15 @@ test('LaunchOptionsSchema refuses bad shapes, naming the option key', async () =
     'ERR_INVALID_OPTIONS',
     /needs a whole number[\s\S]*at limits\.cpuShares/,
   );
+  await rejects(
+    () => resolved({ env: ['BAD NAME=x'] }),
+    'ERR_INVALID_OPTIONS',
+    /names must not contain whitespace[\s\S]*at env\.0/,
+  );
+  await rejects(() => resolved({ env: ['TAB\tNAME=x'] }), 'ERR_INVALID_OPTIONS', /whitespace/);
+  await rejects(() => resolved({ env: ['=x'] }), 'ERR_INVALID_OPTIONS', /NAME=value/);
+  // a value may hold anything
+  assert.equal((await resolved({ env: ['A=b c=d'] })).env, ['A=b c=d']);
 });
 
 test('the public option schemas are strict: an unknown key is an error naming it', async () => {
