@@ -534,9 +534,29 @@ for (const runtime of RUNTIMES) {
         assert.is(r.code, 3, `run ${i}: ${r.stderr}`);
         assert.is(r.stdout, 'quick\n');
       }
+      // the flags from variables, as SingularityCE's users set them (issue 12)
+      const log = path.join(work, `bundles-${profile}`, `${id}-env.json`);
+      const pidFile = path.join(work, `bundles-${profile}`, `${id}-env.pid`);
+      const r = await oci(['run', `${id}-env`], profile, runtime, {
+        input: '',
+        env: {
+          SINGULARITY_BUNDLE: bundle,
+          APPTAINER_LOG_PATH: log,
+          BERTH_LOG_FORMAT: 'json',
+          SINGULARITY_PID_FILE: pidFile,
+        },
+      });
+      assert.is(r.code, 3, r.stderr);
+      assert.equal(JSON.parse((await readFile(log, 'utf8')).trim()).log, 'quick\n');
+      assert.match(await readFile(pidFile, 'utf8'), /^\d+$/);
+      const bad = await oci(['run', `${id}-bad`], profile, runtime, {
+        env: { SINGULARITY_BUNDLE: bundle, SINGULARITY_LOG_FORMAT: 'xml' },
+      });
+      assert.is(bad.code, 255);
+      assert.match(bad.stderr, /^berth: SINGULARITY_LOG_FORMAT="xml" is refused/);
       assert.is((await oci(['umount', bundle], profile, runtime)).code, 0, 'the bundle is free');
       await assertNothingLeft(profile, `${id}-3`, bundle);
-      show(profile, runtime, 'oci run of a quick command', '4 runs, exit 3 each');
+      show(profile, runtime, 'oci run of a quick command', '4 runs, exit 3 each; flags from env');
     });
 
     // a closing terminal (SIGHUP) or a timeout (SIGTERM): each runtime gets one of them

@@ -183,8 +183,16 @@ test('env: BERTH_ wins over APPTAINER_, which wins over SINGULARITY_; blank valu
   assert.is(await host({ SINGULARITY_HOSTNAME: 's', APPTAINER_HOSTNAME: '' }), 's');
   assert.is(await host({}), undefined);
   const binds = async (env: Record<string, string>) => (await both([], env)).binds;
-  assert.equal(await binds({ SINGULARITY_BINDPATH: '/p', SINGULARITY_BIND: '/b' }), ['/b']);
+  // upstream reads each of a flag's names: BIND and BINDPATH both add (in that order) ...
+  assert.equal(await binds({ SINGULARITY_BINDPATH: '/p', SINGULARITY_BIND: '/b' }), ['/b', '/p']);
+  assert.equal(await binds({ APPTAINER_BIND: '/b', APPTAINER_BINDPATH: '/p,/q' }), [
+    '/b',
+    '/p',
+    '/q',
+  ]);
+  // ... but a prefix that is set hides the weaker ones
   assert.equal(await binds({ SINGULARITY_BINDPATH: '/p', APPTAINER_BINDPATH: '/a' }), ['/a']);
+  assert.equal(await binds({ BERTH_BIND: '/x', SINGULARITY_BIND: '/s' }), ['/x']);
 });
 
 test('env: the command line wins; --bind and --mount variables add to it', async () => {

@@ -95,16 +95,22 @@ function envValue(f: OptionSpec, name: string, raw: string): unknown {
   }
 }
 
-/** The first of a flag's variables that is set and not blank: its name and value. */
+/**
+ * The variables that set a flag, as `[name, value]`: the first of its variables that is set
+ * and not blank; for a flag whose variables add to it (`envAppend`), every variable of that
+ * variable's prefix that is set (`SINGULARITY_BIND` and `SINGULARITY_BINDPATH` both add, as
+ * upstream reads each of a flag's names; a `BERTH_` one still hides the upstream prefixes).
+ */
 export function flagFromEnv(
   f: OptionSpec,
   env: Record<string, string | undefined>,
-): [string, string] | undefined {
-  for (const name of optionEnvKeys(f)) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== '') return [name, value];
-  }
-  return undefined;
+): [string, string][] {
+  const set = optionEnvKeys(f).filter((name) => (env[name] ?? '').trim() !== '');
+  const first = set[0];
+  if (first === undefined) return [];
+  const prefix = first.slice(0, first.indexOf('_') + 1);
+  const chosen = f.envAppend ? set.filter((name) => name.startsWith(prefix)) : [first];
+  return chosen.map((name) => [name, env[name] as string]);
 }
 
 /**
@@ -138,11 +144,9 @@ export function resolveOptions(
           from: 'command line',
           value: typeof r === 'boolean' ? r : String(r),
         });
-    const fromEnv = !given || f.envAppend ? flagFromEnv(f, env) : undefined;
-    if (fromEnv) {
-      const [name, text] = fromEnv;
+    for (const [name, text] of !given || f.envAppend ? flagFromEnv(f, env) : []) {
       const v = envValue(f, name, text);
-      value = given && Array.isArray(value) ? [...value, ...(v as unknown[])] : v;
+      value = Array.isArray(value) && Array.isArray(v) ? [...value, ...v] : v;
       sources.push({ flag: `--${f.flag}`, from: name, value: text });
     }
     if (value === undefined) continue;

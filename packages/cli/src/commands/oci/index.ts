@@ -14,12 +14,31 @@ import {
 import type { Argv, CommandModule } from 'yargs';
 import { type Io, warn } from '../../render.js';
 import {
+  type CreateArgs,
   createOciContainer,
   deleteOciContainer,
   loadContainer,
+  logFormatOf,
   openStore,
   requireStatus,
 } from './common.js';
+import {
+  BUNDLE,
+  CREATE_FLAGS,
+  checkedValue,
+  DELETE_FORCE,
+  DETACH_KEYS,
+  FROM_FILE,
+  JSON_OUT,
+  KILL_FORCE,
+  LOG_FORMAT,
+  ociValues,
+  ociYargs,
+  QUIET,
+  required,
+  SIGNAL,
+  TTY,
+} from './flags.js';
 import { ociAttach, ociExec, ociRun } from './interactive.js';
 
 type Args = Record<string, unknown> & { '--'?: string[] };
@@ -32,39 +51,6 @@ const ID = {
   describe: 'the container id',
   type: 'string',
   demandOption: true,
-} as const;
-
-const CREATE_OPTIONS = {
-  bundle: {
-    alias: 'b',
-    type: 'string',
-    demandOption: true,
-    description: 'the bundle directory (config.json and rootfs)',
-  },
-  'log-path': {
-    alias: 'l',
-    type: 'string',
-    description: "file for the container's output log (default: in its state directory)",
-  },
-  'log-format': {
-    type: 'string',
-    description: 'k8s-file (alias kubernetes) or json (JSON lines, kept current while it runs)',
-    default: 'k8s-file',
-  },
-  'pid-file': { type: 'string', description: "write the container's pid to this file" },
-  runtime: {
-    type: 'string',
-    description:
-      'OCI runtime: crun, runc or a path (default: $BERTH_RUNTIME, then crun, then runc)',
-  },
-} as const;
-
-const DETACH_KEYS = {
-  'detach-keys': {
-    type: 'string',
-    description: 'keys that detach and leave the container running ("" disables)',
-    default: 'ctrl-p,ctrl-q',
-  },
 } as const;
 
 /**
@@ -83,6 +69,19 @@ export function splitOciArgs(argv: string[]): string[] {
     return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
   }
   return argv;
+}
+
+/** The arguments of `oci create`/`oci run`, from the command line and the variables. */
+function createArgs(a: Args, command: string, env: Record<string, string | undefined>): CreateArgs {
+  const o = ociValues(CREATE_FLAGS, a, env);
+  return {
+    id: String(a.id),
+    bundle: required(o, BUNDLE, command),
+    runtime: str(o.runtime),
+    logPath: str(o['log-path']),
+    logFormat: checkedValue(LOG_FORMAT, a, env, logFormatOf),
+    pidFile: str(o['pid-file']),
+  };
 }
 
 /** `berth oci ...`: the bundle commands. `setExit` receives exec/run/attach statuses. */
@@ -130,16 +129,9 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
     sub(
       'create <id>',
       'create a container from a bundle (under conmon; start it with oci start)',
-      (y) => y.positional('id', ID).options(CREATE_OPTIONS),
+      (y) => y.positional('id', ID).options(ociYargs(CREATE_FLAGS)),
       async (a) => {
-        const { conmon } = await createOciContainer(io, {
-          id: String(a.id),
-          bundle: String(a.bundle),
-          runtime: str(a.runtime),
-          logPath: str(a['log-path']),
-          logFormat: str(a['log-format']),
-          pidFile: str(a['pid-file']),
-        });
+        const { conmon } = await createOciContainer(io, createArgs(a, 'oci create', io.env));
         conmon.release();
         return 0;
       },
@@ -161,14 +153,12 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
         y
           .positional('id', ID)
           .positional('sig', { type: 'string', describe: 'signal name or number (as --signal)' })
-          .options({
-            signal: { alias: 's', type: 'string', description: 'signal to send (default SIGTERM)' },
-            force: { alias: 'f', type: 'boolean', description: 'send SIGKILL' },
-          }),
+          .options(ociYargs([SIGNAL, KILL_FORCE])),
       async (a) => {
+        const o = ociValues([SIGNAL, KILL_FORCE], a, io.env);
         const loaded = await loadContainer(io, String(a.id));
         // an explicit '' is refused, not taken for the default
-        const signal = killSignal({ signal: str(a.sig) ?? str(a.signal), force: a.force === true });
+        const signal = killSignal({ signal: str(a.sig) ?? str(o.signal), force: o.force === true });
         await requireStatus(loaded, ['created', 'running', 'paused'], 'kill');
         await killContainer(loaded.ctx, loaded.record.id, signal);
         return 0;
@@ -177,21 +167,23 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
     sub(
       'delete <id>',
       "delete a stopped container and all berth's state for it",
-      (y) =>
-        y.positional('id', ID).options({
-          force: { alias: 'f', type: 'boolean', description: 'kill it first if it is running' },
-        }),
+      (y) => y.positional('id', ID).options(ociYargs([DELETE_FORCE])),
       async (a) => {
+        const o = ociValues([DELETE_FORCE], a, io.env);
         const loaded = await loadContainer(io, String(a.id));
-        await deleteOciContainer(loaded, { force: a.force === true });
+        await deleteOciContainer(loaded, { force: o.force === true });
         return 0;
       },
     ),
     sub(
       'attach <id>',
       "attach the terminal to a container's input and output",
-      (y) => y.positional('id', ID).options(DETACH_KEYS),
-      (a) => ociAttach(io, { id: String(a.id), detachKeys: str(a['detach-keys']) }),
+      (y) => y.positional('id', ID).options(ociYargs([DETACH_KEYS])),
+      (a) =>
+        ociAttach(io, {
+          id: String(a.id),
+          detachKeys: str(ociValues([DETACH_KEYS], a, io.env)['detach-keys']),
+        }),
     ),
     sub(
       'exec <id> [command..]',
@@ -200,9 +192,7 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
         y
           .positional('id', ID)
           .positional('command', { type: 'string', array: true, describe: 'command and arguments' })
-          .options({
-            tty: { alias: 't', type: 'boolean', description: 'give the command a terminal' },
-          })
+          .options(ociYargs([TTY]))
           .parserConfiguration({ 'populate--': true }),
       async (a) => {
         const command = [...((a.command as string[] | undefined) ?? []), ...(a['--'] ?? [])].map(
@@ -213,40 +203,29 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
             hint: `berth oci exec ${String(a.id)} COMMAND [ARGS...]`,
           });
         }
-        return ociExec(io, { id: String(a.id), command, tty: a.tty === true });
+        const tty = ociValues([TTY], a, io.env).tty === true;
+        return ociExec(io, { id: String(a.id), command, tty });
       },
     ),
     sub(
       'run <id>',
       'create, attach, start and delete a container; exits with its status',
-      (y) => y.positional('id', ID).options({ ...CREATE_OPTIONS, ...DETACH_KEYS }),
+      (y) => y.positional('id', ID).options(ociYargs([...CREATE_FLAGS, DETACH_KEYS])),
       (a) =>
         ociRun(io, {
-          id: String(a.id),
-          bundle: String(a.bundle),
-          runtime: str(a.runtime),
-          logPath: str(a['log-path']),
-          logFormat: str(a['log-format']),
-          pidFile: str(a['pid-file']),
-          detachKeys: str(a['detach-keys']),
+          ...createArgs(a, 'oci run', io.env),
+          detachKeys: str(ociValues([DETACH_KEYS], a, io.env)['detach-keys']),
         }),
     ),
     sub(
       'update <id>',
       "update a container's cgroup resources",
-      (y) =>
-        y.positional('id', ID).options({
-          'from-file': {
-            alias: 'f',
-            type: 'string',
-            demandOption: true,
-            description: 'linux.resources JSON file ("-" reads stdin)',
-          },
-        }),
+      (y) => y.positional('id', ID).options(ociYargs([FROM_FILE])),
       async (a) => {
+        const file = required(ociValues([FROM_FILE], a, io.env), FROM_FILE, 'oci update');
         const loaded = await loadContainer(io, String(a.id));
         await requireStatus(loaded, ['created', 'running', 'paused'], 'update');
-        await updateContainer(loaded.ctx, loaded.record.id, String(a['from-file']));
+        await updateContainer(loaded.ctx, loaded.record.id, file);
         return 0;
       },
     ),
@@ -260,8 +239,9 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
     sub(
       'list',
       'list your containers',
-      (y) => y.options({ json: { type: 'boolean', description: 'print JSON (OCI states)' } }),
+      (y) => y.options(ociYargs([JSON_OUT])),
       async (a) => {
+        const json = ociValues([JSON_OUT], a, io.env).json === true;
         const store = await openStore(io);
         const states: OciState[] = [];
         for (const id of await store.ids()) {
@@ -271,7 +251,7 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
             warn(io, `container "${id}": ${(e as Error).message}`);
           }
         }
-        if (a.json === true) io.stdout.write(`${JSON.stringify(states, null, 2)}\n`);
+        if (json) io.stdout.write(`${JSON.stringify(states, null, 2)}\n`);
         else io.stdout.write(formatTable(states));
         return 0;
       },
@@ -287,9 +267,9 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
             describe: 'new bundle directory',
             demandOption: true,
           })
-          .options({ quiet: { alias: 'q', type: 'boolean', description: 'print no warnings' } }),
+          .options(ociYargs([QUIET])),
       async (a) => {
-        const quiet = a.quiet === true;
+        const quiet = ociValues([QUIET], a, io.env).quiet === true;
         await prepareBundle({
           image: String(a.image),
           bundle: String(a.bundle),
@@ -326,7 +306,7 @@ export function ociCommand(io: Io, setExit: (code: number) => void): CommandModu
         .demandCommand(1, 'name an oci command')
         .usage('berth oci <command>\n\nManage containers from OCI bundle directories.')
         .epilog(
-          'Works as root and as an ordinary user. Errors exit 255; exec, run and attach exit with the container status.',
+          'Works as root and as an ordinary user. Errors exit 255; exec, run and attach exit with the container status. Each option can also be set by its variable ([env: BERTH_<FLAG>]; SINGULARITY_ and APPTAINER_ forms where upstream has them: BUNDLE, LOG_PATH, LOG_FORMAT, PID_FILE, SIGNAL, FORCE of kill, FROM_FILE); the command line wins.',
         );
     },
     handler: () => {},
