@@ -29,7 +29,7 @@ import path from 'node:path';
 import { debuglog } from 'node:util';
 import { isBerthError } from '@berth-oci/errors';
 import { acquireLock, type Lock } from '@berth-oci/lock';
-import { globalArgs, type RuntimeName, which } from '@berth-oci/runtime-ops';
+import { globalArgs, isAlive, type RuntimeName, which } from '@berth-oci/runtime-ops';
 import { execa } from 'execa';
 
 const debug = debuglog('berth:launcher');
@@ -123,13 +123,7 @@ export async function sweepBundles(bundles: string, options: SweepOptions = {}):
   const minAge = options.minAgeMs ?? MIN_AGE_MS;
   const grace = options.graceMs ?? GRACE_MS;
   const max = options.max ?? MAX_PER_SWEEP;
-  let names: string[];
-  try {
-    names = await readdir(bundles);
-  } catch (e) {
-    debug('sweep: cannot read %s: %s', bundles, (e as Error).message);
-    return [];
-  }
+  const names = await entriesOf(bundles);
   const candidates: string[] = [];
   let looked = 0;
   for (const name of shuffle(names)) {
@@ -139,10 +133,8 @@ export async function sweepBundles(bundles: string, options: SweepOptions = {}):
     const dir = path.join(bundles, name);
     if (dir === options.skip) continue;
     looked++;
-    const st = await lstat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) continue;
-    const age = now - Math.max(st.mtimeMs, st.ctimeMs);
-    if (age < (isNew ? grace : minAge)) continue;
+    const age = await dirAge(dir, now);
+    if (age === undefined || age < (isNew ? grace : minAge)) continue;
     candidates.push(dir);
   }
   const removed: string[] = [];
@@ -215,16 +207,6 @@ async function readState(dir: string): Promise<StateFacts | undefined> {
   return undefined;
 }
 
-/** True unless `pid` is certainly gone (EPERM: it exists, someone else's). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
 export interface StateSweepOptions {
   /** The time to compare ages with (ms since the epoch; default now). */
   now?: number;
@@ -249,25 +231,19 @@ export async function sweepRuntimeStates(
   const now = options.now ?? Date.now();
   const minAge = options.minAgeMs ?? MIN_AGE_MS;
   const max = options.max ?? MAX_PER_SWEEP;
-  let names: string[];
-  try {
-    names = (await readdir(root)).filter((n) => LAUNCH_ID.test(n));
-  } catch (e) {
-    debug('sweep: cannot read %s: %s', root, (e as Error).message);
-    return [];
-  }
+  const names = (await entriesOf(root)).filter((n) => LAUNCH_ID.test(n));
   const removed: string[] = [];
   let looked = 0;
   for (const id of shuffle(names)) {
     if (removed.length >= max || looked >= MAX_STATS) break;
     looked++;
     const dir = path.join(root, id);
-    const st = await lstat(dir).catch(() => undefined);
-    if (!st?.isDirectory() || now - Math.max(st.mtimeMs, st.ctimeMs) < minAge) continue;
+    const age = await dirAge(dir, now);
+    if (age === undefined || age < minAge) continue;
     const facts = await readState(dir);
     // unreadable: being written, or not a runtime's; a live launch's bundle exists
     if (!facts?.bundle || (await lstat(facts.bundle).catch(() => undefined))) continue;
-    if (facts.pid !== undefined && processAlive(facts.pid)) continue;
+    if (facts.pid !== undefined && isAlive(facts.pid)) continue;
     const file = await which(facts.runtime, options.env ?? process.env);
     if (file) {
       const rootless = process.getuid?.() !== 0;
@@ -288,6 +264,22 @@ export async function sweepRuntimeStates(
     }
   }
   return removed;
+}
+
+/** How long ago `dir` last changed (ms); undefined when it is not a directory (or gone). */
+async function dirAge(dir: string, now: number): Promise<number | undefined> {
+  const st = await lstat(dir).catch(() => undefined);
+  return st?.isDirectory() ? now - Math.max(st.mtimeMs, st.ctimeMs) : undefined;
+}
+
+/** The names in `dir`; none when it cannot be read (traced: a sweep never throws). */
+async function entriesOf(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    debug('sweep: cannot read %s: %s', dir, (e as Error).message);
+    return [];
+  }
 }
 
 function shuffle<T>(items: T[]): T[] {
