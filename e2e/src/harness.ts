@@ -3,7 +3,7 @@
  * user that it creates (with subuid/subgid ranges), under crun and runc.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,15 @@ export function ensureUser(): User {
 export async function workDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   await chmod(dir, 0o755);
+  return dir;
+}
+
+let caches = 0;
+/** A fresh, empty cache directory in `work` (0700) that the profile owns. */
+export async function freshCache(work: string, profile: Profile, user: User): Promise<string> {
+  const dir = path.join(work, `cache-${profile}-${++caches}`);
+  await mkdir(dir, { mode: 0o700 });
+  if (profile !== 'root') await chown(dir, user.uid, user.gid);
   return dir;
 }
 

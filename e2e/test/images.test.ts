@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import {
   berth,
   ensureUser,
+  freshCache as freshCacheIn,
   type Profile,
   type RunOptions,
   requireRoot,
@@ -50,15 +51,8 @@ let secured: Registry;
 let pushedDigest: string;
 let ociArchive: string;
 let dockerArchive: string;
-let caches = 0;
 
-/** A fresh, empty cache directory the profile owns. */
-async function freshCache(profile: Profile): Promise<string> {
-  const dir = path.join(work, `cache-${profile}-${++caches}`);
-  await mkdir(dir, { mode: 0o700 });
-  if (profile !== 'root') await chown(dir, user.uid, user.gid);
-  return dir;
-}
+const freshCache = (profile: Profile) => freshCacheIn(work, profile, user);
 
 const sharedCache: Record<string, string> = {};
 async function opts(profile: Profile, extra: Partial<RunOptions> = {}): Promise<RunOptions> {

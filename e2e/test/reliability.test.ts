@@ -15,6 +15,7 @@ import { type FaultProxy, startFaultProxy } from '../src/fault-proxy.js';
 import {
   berth,
   ensureUser,
+  freshCache as freshCacheIn,
   type Profile,
   pidsMatching,
   type Result,
@@ -45,14 +46,8 @@ let registry: Registry;
 let proxy: FaultProxy;
 /** The digests of the test image's layers, as pushed. */
 let layers: string[] = [];
-let caches = 0;
 
-async function freshCache(profile: Profile): Promise<string> {
-  const dir = path.join(work, `cache-${profile}-${++caches}`);
-  await mkdir(dir, { mode: 0o700 });
-  if (profile !== 'root') await chown(dir, user.uid, user.gid);
-  return dir;
-}
+const freshCache = (profile: Profile) => freshCacheIn(work, profile, user);
 
 const opts = (
   profile: Profile,
