@@ -16,6 +16,8 @@ const RUNTIME_PACKAGES = ['crun', 'runc', 'conmon', 'uidmap', 'util-linux', 'bus
 // The HPC test (e2e/test/hpc.test.ts): a single-node Slurm (slurm-wlm, munge), OpenMPI (mpirun,
 // and mpicc with gcc to compile the MPI program of its image) and Snakemake 7; about 1.7 min
 // of apt on a fresh Debian 12.
+// golang-github-sylabs-sif-dev: the reference SIF implementation's source, whose test images
+// the SIF reader's tests parse; squashfs-tools: unsquashfs reads their system partitions.
 const TEST_PACKAGES = [
   'skopeo',
   'umoci',
@@ -30,6 +32,8 @@ const TEST_PACKAGES = [
   'libopenmpi-dev',
   'gcc',
   'snakemake',
+  'golang-github-sylabs-sif-dev',
+  'squashfs-tools',
 ];
 const withTests = process.argv.includes('--tests') || process.env.npm_lifecycle_event === 'test';
 

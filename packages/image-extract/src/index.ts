@@ -55,6 +55,14 @@ export { RegistryOptionsSchema, TokenCache } from './registry/index.js';
 export type { ResolveOptions } from './resolve.js';
 export { ResolveOptionsSchema, resolveImage } from './resolve.js';
 export type {
+  SifDataType,
+  SifFsType,
+  SifImage,
+  SifObject,
+  SifPartType,
+} from './transports/sif.js';
+export { hasSifMagic, isSifFile, isSigned, readSif, systemPartition } from './transports/sif.js';
+export type {
   OwnerMap,
   UnpackLimits,
   UnpackOptions,
